@@ -1,0 +1,106 @@
+#pragma once
+// FFTW plans for single 2-D real maps, cached per (H, W) and precision.
+//
+// FFTW's planner is not thread-safe, its new-array execute functions are: plans are created
+// under one mutex, then executed concurrently from OpenMP threads on any arrays. Plans are made
+// with FFTW_ESTIMATE (no timing runs, so results are identical from run to run) and
+// FFTW_UNALIGNED (maps sit at arbitrary offsets inside a batch).
+#include <complex>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include <fftw3.h>
+
+#include "hfc/core/error.hpp"
+
+namespace hfc::cpu_backend {
+
+template <class T>
+struct Fftw;
+
+template <>
+struct Fftw<float> {
+  using plan = fftwf_plan;
+  static plan r2c(int h, int w, float* in, std::complex<float>* out, unsigned flags) {
+    return fftwf_plan_dft_r2c_2d(h, w, in, reinterpret_cast<fftwf_complex*>(out), flags);
+  }
+  static plan c2r(int h, int w, std::complex<float>* in, float* out, unsigned flags) {
+    return fftwf_plan_dft_c2r_2d(h, w, reinterpret_cast<fftwf_complex*>(in), out, flags);
+  }
+  static void execute(plan p, float* in, std::complex<float>* out) {
+    fftwf_execute_dft_r2c(p, in, reinterpret_cast<fftwf_complex*>(out));
+  }
+  static void execute(plan p, std::complex<float>* in, float* out) {
+    fftwf_execute_dft_c2r(p, reinterpret_cast<fftwf_complex*>(in), out);
+  }
+  static void destroy(plan p) { fftwf_destroy_plan(p); }
+  static void* malloc(std::size_t bytes) { return fftwf_malloc(bytes); }
+  static void free(void* p) { fftwf_free(p); }
+};
+
+template <>
+struct Fftw<double> {
+  using plan = fftw_plan;
+  static plan r2c(int h, int w, double* in, std::complex<double>* out, unsigned flags) {
+    return fftw_plan_dft_r2c_2d(h, w, in, reinterpret_cast<fftw_complex*>(out), flags);
+  }
+  static plan c2r(int h, int w, std::complex<double>* in, double* out, unsigned flags) {
+    return fftw_plan_dft_c2r_2d(h, w, reinterpret_cast<fftw_complex*>(in), out, flags);
+  }
+  static void execute(plan p, double* in, std::complex<double>* out) {
+    fftw_execute_dft_r2c(p, in, reinterpret_cast<fftw_complex*>(out));
+  }
+  static void execute(plan p, std::complex<double>* in, double* out) {
+    fftw_execute_dft_c2r(p, reinterpret_cast<fftw_complex*>(in), out);
+  }
+  static void destroy(plan p) { fftw_destroy_plan(p); }
+  static void* malloc(std::size_t bytes) { return fftw_malloc(bytes); }
+  static void free(void* p) { fftw_free(p); }
+};
+
+// The forward (r2c) and inverse (c2r) plan pair for one H x W map.
+template <class T>
+struct FftPlans {
+  typename Fftw<T>::plan forward = nullptr;
+  typename Fftw<T>::plan inverse = nullptr;
+};
+
+template <class T>
+class FftPlanCache {
+ public:
+  static FftPlanCache& instance() {
+    static FftPlanCache cache;
+    return cache;
+  }
+
+  const FftPlans<T>& get(int h, int w) {
+    std::lock_guard lock(mutex_);
+    auto it = plans_.find({h, w});
+    if (it != plans_.end()) return it->second;
+    // Planning needs arrays of the right size; FFTW_ESTIMATE does not touch their contents.
+    const std::size_t spectrum = static_cast<std::size_t>(h) * static_cast<std::size_t>(w / 2 + 1);
+    auto* real = static_cast<T*>(Fftw<T>::malloc(sizeof(T) * static_cast<std::size_t>(h) * w));
+    auto* cplx = static_cast<std::complex<T>*>(Fftw<T>::malloc(sizeof(std::complex<T>) * spectrum));
+    const unsigned flags = FFTW_ESTIMATE | FFTW_UNALIGNED;
+    FftPlans<T> p{Fftw<T>::r2c(h, w, real, cplx, flags), Fftw<T>::c2r(h, w, cplx, real, flags)};
+    Fftw<T>::free(real);
+    Fftw<T>::free(cplx);
+    check(p.forward && p.inverse, "FFTW could not plan a ", h, "x", w, " real transform");
+    return plans_.emplace(std::pair{h, w}, p).first->second;
+  }
+
+  ~FftPlanCache() {
+    for (auto& [key, p] : plans_) {
+      Fftw<T>::destroy(p.forward);
+      Fftw<T>::destroy(p.inverse);
+    }
+  }
+
+ private:
+  FftPlanCache() = default;
+  std::mutex mutex_;
+  std::map<std::pair<int, int>, FftPlans<T>> plans_;
+};
+
+}  // namespace hfc::cpu_backend

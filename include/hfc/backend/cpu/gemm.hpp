@@ -1,0 +1,66 @@
+#pragma once
+// Row-major GEMM for the cpu backend: C = alpha * op(A) * op(B) + beta * C.
+// OpenBLAS when the build found it (HFC_WITH_OPENBLAS), else Eigen. The kernels call it from
+// inside their own OpenMP loops, so BLAS itself is kept single-threaded (see docs/dependencies.md).
+#include <cstdint>
+#include <mutex>
+
+#include <Eigen/Core>
+
+#if defined(HFC_WITH_OPENBLAS)
+#include <cblas.h>
+#endif
+
+namespace hfc::cpu_backend {
+
+enum class Trans : bool { no = false, yes = true };
+
+#if defined(HFC_WITH_OPENBLAS)
+namespace detail {
+inline void keep_blas_single_threaded() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+}  // namespace detail
+#endif
+
+template <class T>
+void gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+          std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+  if (m == 0 || n == 0) return;
+#if defined(HFC_WITH_OPENBLAS)
+  detail::keep_blas_single_threaded();
+  const auto op_a = ta == Trans::yes ? CblasTrans : CblasNoTrans;
+  const auto op_b = tb == Trans::yes ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(CblasRowMajor, op_a, op_b, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
+  } else {
+    cblas_dgemm(CblasRowMajor, op_a, op_b, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
+  }
+#else
+  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using Stride = Eigen::OuterStride<>;
+  using ConstMap = Eigen::Map<const Mat, 0, Stride>;
+  Eigen::Map<Mat, 0, Stride> C(c, m, n, Stride(ldc));
+  // op(A) is m x k; stored row-major it is A (m x k, lda) or A^T of a (k x m, lda) matrix.
+  auto run = [&](const auto& opA, const auto& opB) {
+    if (k == 0) {
+      if (beta == T(0)) C.setZero(); else C *= beta;
+      return;
+    }
+    if (beta == T(0)) C.noalias() = alpha * (opA * opB);
+    else {
+      C *= beta;
+      C.noalias() += alpha * (opA * opB);
+    }
+  };
+  const ConstMap An(a, m, k, Stride(lda)), At(a, k, m, Stride(lda));
+  const ConstMap Bn(b, k, n, Stride(ldb)), Bt(b, n, k, Stride(ldb));
+  if (ta == Trans::no && tb == Trans::no) run(An, Bn);
+  else if (ta == Trans::no) run(An, Bt.transpose());
+  else if (tb == Trans::no) run(At.transpose(), Bn);
+  else run(At.transpose(), Bt.transpose());
+#endif
+}
+
+}  // namespace hfc::cpu_backend

@@ -1,0 +1,126 @@
+#pragma once
+// Batched thin SVD of small dense matrices, A = U diag(s) V^T, singular values descending.
+//
+// float: the k x k Gram matrix (k = min(m, n)) is formed in double, where the products of float
+// inputs are exact, and diagonalised by Eigen's SelfAdjointEigenSolver. The eigenvalues carry an
+// absolute error of about 1e-16 * s_max^2, so every singular value is within about 1e-8 * s_max
+// of the exact one, well inside float's own 1e-5 * s_max budget, rank-deficient and repeated
+// values included, and about 2x faster than LAPACK's sgesdd at 56x56 and 112x112 (docs/module.md).
+// double: Eigen's JacobiSVD, accurate to double's precision (the Gram route would lose half).
+//
+// The other factor comes from A v_i (or A^T u_i), orthonormalised in order of descending s.
+// Where s_i is numerically zero it is completed to an orthonormal basis, so U and V always have
+// orthonormal columns.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include <Eigen/Dense>
+
+#include "hfc/backend/cpu/gemm.hpp"
+#include "hfc/backend/cpu/memory.hpp"
+
+namespace hfc::cpu_backend {
+
+namespace detail {
+
+using MatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;
+
+// Makes the columns of `q` (rows x k) orthonormal in order, by modified Gram-Schmidt applied twice.
+// A column whose component orthogonal to the earlier ones is negligible against `scale` is
+// replaced by the first unit vector that completes the basis.
+inline void orthonormalise_columns(MatrixD& q, double scale) {
+  const auto rows = q.rows();
+  Eigen::VectorXd x(rows);
+  for (Eigen::Index i = 0; i < q.cols(); ++i) {
+    x = q.col(i);
+    const double before = x.norm();
+    for (int pass = 0; pass < 2; ++pass)
+      for (Eigen::Index j = 0; j < i; ++j) x -= q.col(j).dot(x) * q.col(j);
+    double after = x.norm();
+    if (!(before > 1e-13 * scale) || !(after > 1e-3 * before)) {
+      for (Eigen::Index e = 0; e < rows; ++e) {  // complete the basis with e_0, e_1, ...
+        x.setZero();
+        x(e) = 1.0;
+        for (int pass = 0; pass < 2; ++pass)
+          for (Eigen::Index j = 0; j < i; ++j) x -= q.col(j).dot(x) * q.col(j);
+        after = x.norm();
+        if (after > 0.5) break;
+      }
+    }
+    q.col(i) = x / after;
+  }
+}
+
+// One m x n row-major matrix. u: m x k, v: n x k (row-major), both optional.
+template <class T>
+void svd_one(const T* a, std::int64_t m, std::int64_t n, T* s, T* u, T* v) {
+  using MatrixR = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Map<const MatrixR> A(a, m, n);
+  const std::int64_t k = std::min(m, n);
+  const bool vectors = u != nullptr;
+  Eigen::Map<MatrixR> U(u, m, k), V(v, n, k);
+
+  if constexpr (std::is_same_v<T, double>) {
+    Eigen::JacobiSVD<MatrixD> svd(A, vectors ? (Eigen::ComputeThinU | Eigen::ComputeThinV) : 0);
+    Eigen::Map<Eigen::VectorXd>(s, k) = svd.singularValues();
+    if (vectors) {
+      U = svd.matrixU();
+      V = svd.matrixV();
+    }
+  } else {
+    // Work on the tall orientation B (rows >= k): B = A if m >= n, else B = A^T.
+    const bool tall = m >= n;
+    MatrixD B = tall ? MatrixD(A.template cast<double>()) : MatrixD(A.transpose().template cast<double>());
+    MatrixD gram(k, k);
+    gram.setZero();
+    gram.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
+    Eigen::SelfAdjointEigenSolver<MatrixD> eig;
+    eig.compute(gram.selfadjointView<Eigen::Lower>(), vectors ? Eigen::ComputeEigenvectors : Eigen::EigenvaluesOnly);
+    const auto& lambda = eig.eigenvalues();  // ascending
+    for (std::int64_t i = 0; i < k; ++i)
+      s[i] = static_cast<T>(std::sqrt(std::max(lambda(k - 1 - i), 0.0)));
+    if (!vectors) return;
+    const MatrixD right = eig.eigenvectors().rowwise().reverse();  // k x k, descending order
+    MatrixD left = B * right;                                      // rows x k, columns s_i * u_i
+    orthonormalise_columns(left, std::max(static_cast<double>(s[0]), 1e-300));
+    if (tall) {
+      U = left.template cast<T>();
+      V = right.template cast<T>();
+    } else {
+      U = right.template cast<T>();
+      V = left.template cast<T>();
+    }
+  }
+}
+
+}  // namespace detail
+
+// `batch` matrices m x n, row-major and contiguous. s: batch x k. u: batch x m x k and
+// v: batch x n x k, or both null for singular values only.
+template <class T>
+void svd_kernel(cpu, const T* a, std::int64_t batch, std::int64_t m, std::int64_t n, T* s, T* u, T* v) {
+  const std::int64_t k = std::min(m, n);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t b = 0; b < batch; ++b)
+    detail::svd_one(a + b * m * n, m, n, s + b * k, u ? u + b * m * k : nullptr, v ? v + b * n * k : nullptr);
+}
+
+// dA = U diag(ds) V^T for each matrix of the batch.
+template <class T>
+void svd_backward_kernel(cpu, const T* u, const T* v, const T* ds, std::int64_t batch, std::int64_t m,
+                         std::int64_t n, T* da) {
+  const std::int64_t k = std::min(m, n);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t b = 0; b < batch; ++b) {
+    struct Scaled;
+    T* scaled = scratch<T, Scaled>(static_cast<std::size_t>(m * k));
+    const T* ub = u + b * m * k;
+    const T* dsb = ds + b * k;
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < k; ++j) scaled[i * k + j] = ub[i * k + j] * dsb[j];
+    gemm(Trans::no, Trans::yes, m, n, k, T(1), scaled, k, v + b * n * k, k, T(0), da + b * m * n, n);
+  }
+}
+
+}  // namespace hfc::cpu_backend

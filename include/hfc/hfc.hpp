@@ -1,0 +1,21 @@
+#pragma once
+// hfcnet: the umbrella header for host code (the cpu backend). For CUDA translation units
+// include <hfc/cuda.cuh> instead.
+#include "hfc/backend/cpu/all.hpp"
+#include "hfc/core/backend.hpp"
+#include "hfc/core/error.hpp"
+#include "hfc/core/grad_mode.hpp"
+#include "hfc/core/init.hpp"
+#include "hfc/core/module.hpp"
+#include "hfc/core/parameter.hpp"
+#include "hfc/core/rng.hpp"
+#include "hfc/core/shape.hpp"
+#include "hfc/core/tensor.hpp"
+#include "hfc/nn/conv2d.hpp"
+#include "hfc/nn/hfc_attention.hpp"
+#include "hfc/ops/conv2d.hpp"
+#include "hfc/ops/correlation.hpp"
+#include "hfc/ops/elementwise.hpp"
+#include "hfc/ops/filter.hpp"
+#include "hfc/ops/gating.hpp"
+#include "hfc/ops/svd.hpp"

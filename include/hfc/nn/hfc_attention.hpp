@@ -1,0 +1,194 @@
+#pragma once
+// The spatial attention module with a high-frequency component (Kim & Jo, 2024, eqs. 1-10):
+//
+//   x~  = pointwise conv C->1 of x, no bias                      (eq. 1)
+//   q   = Re F^-1{ F{x~} H }, H a real high-pass filter; k = x~  (eqs. 2-3)
+//   M   = sigma(q) sigma(k)^T, zero-padded to H x W               (eqs. 5-8)
+//   a   = sigmoid(conv 7x7 (M)), padding 3, no bias               (eq. 9)
+//   y   = a * x, broadcast over channels                          (eq. 10)
+//
+// The ablation variants of the paper's Table 1 replace the single (HFC, x~) pair by (LFC, x~),
+// {(HFC, x~), (LFC, x~)} or {(HFC, x~), (LFC, x~), (HFC, LFC)}; the correlation maps are stacked
+// as channels of the 7x7 conv. Parameters: C + 49 * pairs.
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "hfc/core/grad_mode.hpp"
+#include "hfc/core/module.hpp"
+#include "hfc/nn/conv2d.hpp"
+#include "hfc/ops/correlation.hpp"
+#include "hfc/ops/elementwise.hpp"
+#include "hfc/ops/filter.hpp"
+#include "hfc/ops/gating.hpp"
+#include "hfc/ops/svd.hpp"
+
+namespace hfc {
+
+enum class FilterFamily { ideal, gaussian, butterworth };
+
+// Which (query, key) pairs feed the correlation (the paper's ablation, Table 1).
+enum class QuerySet {
+  hfc,         // {(HFC, x~)}: the paper's module
+  lfc,         // {(LFC, x~)}
+  hfc_lfc,     // {(HFC, x~), (LFC, x~)}
+  hfc_lfc_hl,  // {(HFC, x~), (LFC, x~), (HFC, LFC)}
+};
+
+struct HfcOptions {
+  FilterFamily filter = FilterFamily::ideal;
+  double cutoff = 0.25;  // normalised radius, in (0, 1]
+  int order = 2;         // Butterworth only
+  QuerySet queries = QuerySet::hfc;
+
+  AnyFilter high_pass() const {
+    switch (filter) {
+      case FilterFamily::gaussian: return GaussianHighPass{cutoff};
+      case FilterFamily::butterworth: return ButterworthHighPass{cutoff, order};
+      default: return IdealHighPass{cutoff};
+    }
+  }
+  AnyFilter low_pass() const {
+    switch (filter) {
+      case FilterFamily::gaussian: return GaussianLowPass{cutoff};
+      case FilterFamily::butterworth: return ButterworthLowPass{cutoff, order};
+      default: return IdealLowPass{cutoff};
+    }
+  }
+};
+
+template <Scalar T, Backend B = cpu>
+class HfcAttention : public TrainingFlag {
+ public:
+  using value_type = T;
+  using backend_type = B;
+
+  // The maps whose singular values are correlated.
+  enum Map : int { key = 0, high = 1, low = 2 };
+  using Pair = std::pair<Map, Map>;  // (query, key)
+
+  explicit HfcAttention(std::int64_t channels, const HfcOptions& options = {}, Rng& rng = default_rng())
+      : channels_(channels),
+        options_(options),
+        high_pass_(options.high_pass()),
+        low_pass_(options.low_pass()),
+        pairs_(pairs_for(options.queries)),
+        pointwise(Conv2dOptions::square(checked_channels(channels), 1, 1, 1, 0, false), rng),
+        conv(Conv2dOptions::square(static_cast<std::int64_t>(pairs_.size()), 1, 7, 1, 3, false), rng) {
+    std::visit([](const auto& f) { f.validate(); }, high_pass_);
+    std::visit([](const auto& f) { f.validate(); }, low_pass_);
+    for (const auto& [q, k] : pairs_) used_[q] = used_[k] = true;
+  }
+
+  Tensor<T, B> forward(const Tensor<T, B>& x) {
+    check_rank(x, 4, "HfcAttention: input");
+    check(x.size(1) == channels_, "HfcAttention: input of shape ", x.shape(), " has ", x.size(1),
+          " channels, the module was built for ", channels_);
+    const std::int64_t n = x.size(0), h = x.size(2), w = x.size(3);
+    const bool keep = grad_enabled();
+
+    std::array<Tensor<T, B>, 3> maps;
+    maps[key] = pointwise.forward(x);  // [N, 1, H, W]
+    if (used_[high]) maps[high] = frequency_filter(maps[key], high_pass_);
+    if (used_[low]) maps[low] = frequency_filter(maps[key], low_pass_);
+    for (int m = 0; m < 3; ++m)
+      if (used_[m]) svd_[m] = svd(maps[m].reshape(Shape{n, h, w}), keep);
+
+    sigma_pairs_.clear();
+    for (const auto& [q, k] : pairs_) sigma_pairs_.push_back({svd_[q].S, svd_[k].S});
+    const auto z = conv.forward(correlation(sigma_pairs_, h, w));  // [N, 1, H, W]
+    auto gated = sigmoid_gate(z, x);
+    gate_ = gated.gate;
+    input_ = keep ? x : Tensor<T, B>();
+    return gated.y;
+  }
+
+  Tensor<T, B> backward(const Tensor<T, B>& dy) {
+    check(input_.defined(), "HfcAttention::backward called without a forward pass that kept its input "
+                            "(none ran, it ran under NoGradGuard, or backward already consumed it)");
+    check_shape(dy, input_.shape(), "HfcAttention::backward: grad");
+    const std::int64_t n = dy.size(0), h = dy.size(2), w = dy.size(3);
+
+    auto g = sigmoid_gate_backward(dy, input_, gate_);
+    const auto d_sigma_pairs = correlation_backward(conv.backward(g.dz), sigma_pairs_);
+
+    // Sum the singular-value gradients of each map over the pairs it takes part in.
+    std::array<Tensor<T, B>, 3> d_sigma;
+    auto accumulate = [&](Map m, const Tensor<T, B>& d) {
+      if (!d_sigma[m].defined()) d_sigma[m] = d.clone();
+      else add_(d_sigma[m], d);
+    };
+    for (std::size_t p = 0; p < pairs_.size(); ++p) {
+      accumulate(pairs_[p].first, d_sigma_pairs[p].query);
+      accumulate(pairs_[p].second, d_sigma_pairs[p].key);
+    }
+    // Back through the SVDs and the (self-adjoint) filters to x~.
+    const Shape map_shape{n, 1, h, w};
+    Tensor<T, B> d_key = svd_backward(svd_[key], d_sigma[key]).reshape(map_shape);
+    if (used_[high]) add_(d_key, frequency_filter(svd_backward(svd_[high], d_sigma[high]).reshape(map_shape), high_pass_));
+    if (used_[low]) add_(d_key, frequency_filter(svd_backward(svd_[low], d_sigma[low]).reshape(map_shape), low_pass_));
+
+    pointwise.backward_into(d_key, g.dx);  // x feeds both the gate and x~
+    release();
+    return g.dx;
+  }
+
+  void train(bool on = true) {
+    training_ = on;
+    pointwise.train(on);
+    conv.train(on);
+  }
+  void eval() { train(false); }
+
+  template <class F>
+  void for_each_parameter(F&& f) {
+    pointwise.for_each_parameter(prefixed("pointwise", f));
+    conv.for_each_parameter(prefixed("conv", f));
+  }
+  template <class F>
+  void for_each_buffer(F&&) {}
+
+  std::int64_t channels() const { return channels_; }
+  const HfcOptions& options() const { return options_; }
+  const std::vector<Pair>& pairs() const { return pairs_; }
+  // The attention map a of the last forward pass, [N, 1, H, W] (for plots and Grad-CAM figures).
+  const Tensor<T, B>& attention_map() const { return gate_; }
+
+ private:
+  static std::int64_t checked_channels(std::int64_t c) {
+    check(c > 0, "HfcAttention: channels must be positive, got ", c);
+    return c;
+  }
+  static std::vector<Pair> pairs_for(QuerySet q) {
+    switch (q) {
+      case QuerySet::lfc: return {{low, key}};
+      case QuerySet::hfc_lfc: return {{high, key}, {low, key}};
+      case QuerySet::hfc_lfc_hl: return {{high, key}, {low, key}, {high, low}};
+      default: return {{high, key}};
+    }
+  }
+  void release() {
+    input_ = Tensor<T, B>();
+    for (auto& s : svd_) s = SvdResult<T, B>{};
+    sigma_pairs_.clear();
+  }
+
+  std::int64_t channels_;
+  HfcOptions options_;
+  AnyFilter high_pass_, low_pass_;
+  std::vector<Pair> pairs_;
+  std::array<bool, 3> used_{};
+  // Kept by forward for backward.
+  Tensor<T, B> input_, gate_;
+  std::array<SvdResult<T, B>, 3> svd_;
+  std::vector<SigmaPair<T, B>> sigma_pairs_;
+
+ public:
+  // Declared after the options they are built from (members initialise in declaration order).
+  Conv2d<T, B> pointwise;  // C -> 1, 1x1, no bias: "pointwise.weight"
+  Conv2d<T, B> conv;       // pairs -> 1, 7x7, padding 3, no bias: "conv.weight"
+};
+
+}  // namespace hfc
