@@ -1,0 +1,84 @@
+#include "support.hpp"
+
+using namespace hfc;
+
+TEST_CASE("correlation: outer products of zero-padded vectors, pairs stacked as channels") {
+  Rng rng(31);
+  const std::int64_t n = 2, h = 5, w = 4;
+  std::vector<SigmaPair<double, cpu>> pairs = {
+      {test::random_tensor<double>(Shape{n, 4}, rng), test::random_tensor<double>(Shape{n, 4}, rng)},
+      {test::random_tensor<double>(Shape{n, 5}, rng), test::random_tensor<double>(Shape{n, 2}, rng)},
+  };
+  const auto m = correlation(pairs, h, w);
+  REQUIRE(m.shape() == Shape{n, 2, h, w});
+  for (std::int64_t b = 0; b < n; ++b)
+    for (std::int64_t p = 0; p < 2; ++p)
+      for (std::int64_t i = 0; i < h; ++i)
+        for (std::int64_t j = 0; j < w; ++j) {
+          const auto& [q, k] = pairs[std::size_t(p)];
+          const double expected = (i < q.size(1) && j < k.size(1)) ? q(b, i) * k(b, j) : 0.0;
+          CHECK(m(b, p, i, j) == expected);
+        }
+}
+
+TEST_CASE("correlation_backward matches finite differences") {
+  Rng rng(32);
+  std::vector<SigmaPair<double, cpu>> pairs = {
+      {test::random_tensor<double>(Shape{3, 6}, rng), test::random_tensor<double>(Shape{3, 6}, rng)},
+      {test::random_tensor<double>(Shape{3, 6}, rng), test::random_tensor<double>(Shape{3, 3}, rng)},
+  };
+  const auto r = test::random_tensor<double>(Shape{3, 2, 7, 6}, rng);
+  auto loss = [&] { return test::dot(correlation(pairs, 7, 6), r); };
+  const auto grads = correlation_backward(r, pairs);
+  for (std::size_t p = 0; p < pairs.size(); ++p) {
+    test::check_gradient("query", pairs[p].query, grads[p].query, loss, rng);
+    test::check_gradient("key", pairs[p].key, grads[p].key, loss, rng);
+  }
+}
+
+TEST_CASE("correlation rejects vectors longer than the map and mismatched batches") {
+  Tensor<float> q({2, 5}), k({2, 4});
+  using Pairs = std::vector<SigmaPair<float, cpu>>;
+  const Pairs too_long{{q, k}}, mismatched{{q, Tensor<float>({3, 4})}}, none;
+  CHECK_THROWS_WITH_AS(correlation(too_long, 4, 4), doctest::Contains("longer than the 4x4 map"), Error);
+  CHECK_THROWS_WITH_AS(correlation(mismatched, 5, 4), doctest::Contains("batch sizes"), Error);
+  CHECK_THROWS_AS(correlation(none, 5, 4), Error);
+}
+
+TEST_CASE("sigmoid_gate: y = sigmoid(z) x broadcast over channels, stable for large |z|") {
+  Rng rng(33);
+  auto z = test::random_tensor<double>(Shape{2, 1, 3, 4}, rng, -3, 3);
+  z(0, 0, 0, 0) = 800.0;
+  z(0, 0, 0, 1) = -800.0;
+  const auto x = test::random_tensor<double>(Shape{2, 5, 3, 4}, rng);
+  const auto r = sigmoid_gate(z, x);
+  for (std::int64_t b = 0; b < 2; ++b)
+    for (std::int64_t c = 0; c < 5; ++c)
+      for (std::int64_t i = 0; i < 3; ++i)
+        for (std::int64_t j = 0; j < 4; ++j) {
+          const double a = 1 / (1 + std::exp(-z(b, 0, i, j)));
+          CHECK(r.gate(b, 0, i, j) == doctest::Approx(a).epsilon(1e-15));
+          CHECK(r.y(b, c, i, j) == doctest::Approx(a * x(b, c, i, j)).epsilon(1e-15));
+        }
+  CHECK(r.gate(0, 0, 0, 0) == 1.0);
+  CHECK(r.gate(0, 0, 0, 1) == 0.0);
+  CHECK(std::isfinite(r.gate(0, 0, 0, 1)));
+}
+
+TEST_CASE("sigmoid_gate_backward matches finite differences for both inputs") {
+  Rng rng(34);
+  auto z = test::random_tensor<double>(Shape{2, 1, 4, 3}, rng, -2, 2);
+  auto x = test::random_tensor<double>(Shape{2, 3, 4, 3}, rng);
+  const auto r = test::random_tensor<double>(x.shape(), rng);
+  auto loss = [&] { return test::dot(sigmoid_gate(z, x).y, r); };
+  const auto g = sigmoid_gate_backward(r, x, sigmoid_gate(z, x).gate);
+  test::check_gradient("x", x, g.dx, loss, rng);
+  test::check_gradient("z", z, g.dz, loss, rng);
+}
+
+TEST_CASE("sigmoid_gate rejects a gate that does not broadcast") {
+  Tensor<float> x({2, 3, 4, 4});
+  CHECK_THROWS_WITH_AS(sigmoid_gate(Tensor<float>({2, 2, 4, 4}), x), doctest::Contains("does not broadcast"), Error);
+  CHECK_THROWS_WITH_AS(sigmoid_gate(Tensor<float>({2, 1, 4, 5}), x), doctest::Contains("expected [2, 1, 4, 4]"), Error);
+  CHECK_THROWS_AS(sigmoid_gate_backward(Tensor<float>({2, 3, 4, 5}), x, Tensor<float>({2, 1, 4, 4})), Error);
+}

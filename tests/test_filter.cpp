@@ -1,0 +1,79 @@
+#include "support.hpp"
+
+using namespace hfc;
+
+namespace {
+
+template <class T, class F>
+void check_against_direct_dft(const F& filter, std::int64_t h, std::int64_t w, double tol) {
+  INFO(F::name, " on ", h, "x", w, " maps");
+  Rng rng(h * 100 + w);
+  const auto x = test::random_tensor<double>(Shape{3, 1, h, w}, rng);
+  const auto y = frequency_filter(x, filter);
+  const auto xt = test::cast<T>(x);
+  const auto yt = frequency_filter(xt, filter);
+  Tensor<double> ref(x.shape());
+  for (std::int64_t m = 0; m < 3; ++m) {
+    const auto r = test::filter_by_direct_dft(x.data() + m * h * w, h, w, filter);
+    std::copy(r.begin(), r.end(), ref.data() + m * h * w);
+  }
+  CHECK(test::max_rel_error(yt, ref) < tol);
+  CHECK(test::max_rel_error(y, ref) < 1e-12);
+}
+
+}  // namespace
+
+TEST_CASE("frequency filters match a direct DFT, float and double, even, odd and non-square maps") {
+  for (auto [h, w] : {std::pair<std::int64_t, std::int64_t>{8, 8}, {7, 9}, {12, 5}, {1, 6}, {3, 1}}) {
+    check_against_direct_dft<float>(IdealHighPass{0.25}, h, w, 2e-6);
+    check_against_direct_dft<float>(IdealLowPass{0.5}, h, w, 2e-6);
+    check_against_direct_dft<double>(GaussianHighPass{0.3}, h, w, 1e-12);
+    check_against_direct_dft<double>(GaussianLowPass{0.3}, h, w, 1e-12);
+    check_against_direct_dft<float>(ButterworthHighPass{0.4, 3}, h, w, 2e-6);
+    check_against_direct_dft<float>(ButterworthLowPass{0.4, 1}, h, w, 2e-6);
+  }
+}
+
+TEST_CASE("the ideal radius convention: r = |f| / 0.5 with numpy's fftfreq") {
+  CHECK(fftfreq(3, 8) == 0.375);
+  CHECK(fftfreq(4, 8) == -0.5);
+  CHECK(fftfreq(3, 7) == doctest::Approx(3.0 / 7));
+  CHECK(fftfreq(4, 7) == doctest::Approx(-3.0 / 7));
+  // On an 8x8 map the frequency (fy, fx) = (0, 1/8) has r = 0.25: removed by a 0.25 high-pass
+  // (it keeps r > cutoff), kept by the low-pass.
+  const auto hp = half_spectrum_response<double>(IdealHighPass{0.25}, 8, 8);
+  const auto lp = half_spectrum_response<double>(IdealLowPass{0.25}, 8, 8);
+  CHECK(hp[1] == 0.0);
+  CHECK(lp[1] == 1.0 / 64);
+  CHECK(hp[2] == 1.0 / 64);  // (0, 2/8): r = 0.5
+  CHECK(hp[0] == 0.0);       // DC
+}
+
+TEST_CASE("ideal high-pass + low-pass at one cutoff is the identity") {
+  Rng rng(3);
+  const auto x = test::random_tensor<double>(Shape{2, 4, 10, 6}, rng);
+  auto sum = frequency_filter(x, IdealHighPass{0.3});
+  add_(sum, frequency_filter(x, IdealLowPass{0.3}));
+  CHECK(test::max_rel_error(sum, x) < 1e-13);
+}
+
+TEST_CASE("filters are self-adjoint: <F x, y> == <x, F y>, so the backward is the filter") {
+  Rng rng(4);
+  const AnyFilter filters[] = {IdealHighPass{0.25}, GaussianLowPass{0.2}, ButterworthHighPass{0.5, 2}};
+  for (const auto& f : filters) {
+    const auto x = test::random_tensor<double>(Shape{2, 1, 9, 6}, rng);
+    const auto y = test::random_tensor<double>(Shape{2, 1, 9, 6}, rng);
+    CHECK(test::dot(frequency_filter(x, f), y) == doctest::Approx(test::dot(x, frequency_filter_backward(y, f))).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("frequency_filter rejects bad cutoffs, orders and shapes") {
+  Tensor<float> x({2, 1, 4, 4});
+  CHECK_THROWS_WITH_AS(frequency_filter(x, IdealHighPass{0.0}), doctest::Contains("cutoff must be in (0, 1]"), Error);
+  CHECK_THROWS_WITH_AS(frequency_filter(x, GaussianLowPass{1.5}), doctest::Contains("got 1.5"), Error);
+  CHECK_THROWS_AS(frequency_filter(x, IdealLowPass{-0.1}), Error);
+  CHECK_THROWS_WITH_AS(frequency_filter(x, ButterworthHighPass{0.5, 0}), doctest::Contains("order"), Error);
+  CHECK_THROWS_WITH_AS(frequency_filter(Tensor<float>({4}), IdealHighPass{}), doctest::Contains("rank >= 2"), Error);
+  CHECK_THROWS_WITH_AS(frequency_filter(Tensor<float>({2, 0, 4}), IdealHighPass{}), doctest::Contains("zero-size"), Error);
+  CHECK_NOTHROW(frequency_filter(x, IdealHighPass{1.0}));
+}
