@@ -7,7 +7,7 @@
 //
 // The storage hooks are found by argument-dependent lookup on the tag, so each backend
 // defines them in its own namespace (backend/cpu/memory.hpp, backend/cuda/memory.cuh):
-//   void* allocate_bytes(B, std::size_t);   void free_bytes(B, void*);
+//   void* allocate_bytes(B, std::size_t);   void free_bytes(B, void*, std::size_t);
 //   void fill_n(B, T*, std::int64_t, T);    void copy_n(B, const T*, std::int64_t, T*);
 //   void transfer(From, To, const T*, std::int64_t, T*);   // between backends
 #include <cstdint>
@@ -42,8 +42,9 @@ class Tensor {
     t.defined_ = true;
     const auto n = shape.numel();
     if (n > 0) {
-      T* p = static_cast<T*>(allocate_bytes(B{}, static_cast<std::size_t>(n) * sizeof(T)));
-      t.storage_ = std::shared_ptr<T>(p, [](T* q) { free_bytes(B{}, q); });
+      const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(T);
+      T* p = static_cast<T*>(allocate_bytes(B{}, bytes));
+      t.storage_ = std::shared_ptr<T>(p, [bytes](T* q) { free_bytes(B{}, q, bytes); });
     }
     return t;
   }

@@ -1,15 +1,21 @@
 #pragma once
-// 2-D convolution on the cpu: im2col + GEMM per sample and group, OpenMP over the batch.
-// Pointwise convolutions (1x1, stride 1, no padding) skip im2col: the input is its own column
-// matrix. The column buffers are per-thread scratch that persists across calls.
+// 2-D convolution on the cpu, NCHW, OpenMP over the batch. Two paths:
+//  - GEMM: im2col + GEMM per sample and group, where each group has several output channels to
+//    reuse the column matrix. Pointwise convolutions (1x1, stride 1, no padding) skip im2col:
+//    the input is its own column matrix.
+//  - direct: shifted multiply-adds, for groups with at most two output channels (depthwise
+//    convolutions, and the C->1 and k->1 convolutions of the attention modules), where a GEMM has
+//    nothing to reuse and im2col would only multiply the memory traffic. Stride 1 sweeps whole
+//    zero-padded planes per tap (PaddedPlane); other strides go row by row.
+// Scratch buffers are per-thread and persist across calls.
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include <omp.h>
 
 #include "hfc/backend/conv2d_dims.hpp"
+#include "hfc/backend/cpu/elementwise.hpp"
 #include "hfc/backend/cpu/gemm.hpp"
 #include "hfc/backend/cpu/memory.hpp"
 
@@ -17,62 +23,271 @@ namespace hfc::cpu_backend {
 
 namespace detail {
 
-// Writes the patch() x (oh*ow) column matrix of one group of one sample.
+inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) {  // b > 0
+  return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+// Calls f(oy, y, lo, hi, x0) for every output row oy whose kernel tap (i, j) reads input row y;
+// output columns [lo, hi) read input columns ox * stride_w + x0, all inside the image.
+template <class F>
+void for_each_tap_row(const Conv2dDims& d, std::int64_t i, std::int64_t j, F&& f) {
+  const std::int64_t x0 = j * d.g.dilation_w - d.g.pad_w;
+  const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(-x0, d.g.stride_w), 0, d.ow);
+  const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(d.w - x0, d.g.stride_w), lo, d.ow);
+  for (std::int64_t oy = 0; oy < d.oh; ++oy) {
+    const std::int64_t y = oy * d.g.stride_h - d.g.pad_h + i * d.g.dilation_h;
+    if (y >= 0 && y < d.h) f(oy, y, lo, hi, x0);
+  }
+}
+
+inline bool use_direct(const Conv2dDims& d) { return d.o_per_group() <= 2; }
+
+// The patch() x (oh*ow) column matrix of one group of one sample.
 template <class T>
 void im2col(const T* x, const Conv2dDims& d, T* col) {
-  const std::int64_t plane = d.oh * d.ow;
+  const std::int64_t plane = d.oh * d.ow, sw = d.g.stride_w;
+  std::fill_n(col, d.patch() * plane, T(0));
   for (std::int64_t c = 0; c < d.c_per_group(); ++c)
     for (std::int64_t i = 0; i < d.kh; ++i)
       for (std::int64_t j = 0; j < d.kw; ++j) {
         T* row = col + ((c * d.kh + i) * d.kw + j) * plane;
         const T* channel = x + c * d.h * d.w;
-        for (std::int64_t oy = 0; oy < d.oh; ++oy) {
-          const std::int64_t y = oy * d.g.stride_h - d.g.pad_h + i * d.g.dilation_h;
+        for_each_tap_row(d, i, j, [&](std::int64_t oy, std::int64_t y, std::int64_t lo, std::int64_t hi, std::int64_t x0) {
+          const T* in = channel + y * d.w + x0;
           T* out = row + oy * d.ow;
-          if (y < 0 || y >= d.h) {
-            std::fill_n(out, d.ow, T(0));
-            continue;
-          }
-          const T* in = channel + y * d.w;
-          const std::int64_t x0 = j * d.g.dilation_w - d.g.pad_w;
-          if (d.g.stride_w == 1) {
-            // Valid output columns are those with 0 <= ox + x0 < w.
-            const std::int64_t lo = std::clamp<std::int64_t>(-x0, 0, d.ow);
-            const std::int64_t hi = std::clamp<std::int64_t>(d.w - x0, lo, d.ow);
-            std::fill_n(out, lo, T(0));
-            std::copy(in + lo + x0, in + hi + x0, out + lo);
-            std::fill_n(out + hi, d.ow - hi, T(0));
-          } else {
-            for (std::int64_t ox = 0; ox < d.ow; ++ox) {
-              const std::int64_t xx = ox * d.g.stride_w + x0;
-              out[ox] = (xx >= 0 && xx < d.w) ? in[xx] : T(0);
-            }
-          }
-        }
+          for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] = in[ox * sw];
+        });
       }
 }
 
 // Adds the column matrix back onto the input-shaped gradient (the adjoint of im2col).
 template <class T>
 void col2im_add(const T* col, const Conv2dDims& d, T* dx) {
-  const std::int64_t plane = d.oh * d.ow;
+  const std::int64_t plane = d.oh * d.ow, sw = d.g.stride_w;
   for (std::int64_t c = 0; c < d.c_per_group(); ++c)
     for (std::int64_t i = 0; i < d.kh; ++i)
       for (std::int64_t j = 0; j < d.kw; ++j) {
         const T* row = col + ((c * d.kh + i) * d.kw + j) * plane;
         T* channel = dx + c * d.h * d.w;
-        for (std::int64_t oy = 0; oy < d.oh; ++oy) {
-          const std::int64_t y = oy * d.g.stride_h - d.g.pad_h + i * d.g.dilation_h;
-          if (y < 0 || y >= d.h) continue;
-          T* out = channel + y * d.w;
+        for_each_tap_row(d, i, j, [&](std::int64_t oy, std::int64_t y, std::int64_t lo, std::int64_t hi, std::int64_t x0) {
+          T* out = channel + y * d.w + x0;
           const T* in = row + oy * d.ow;
-          const std::int64_t x0 = j * d.g.dilation_w - d.g.pad_w;
-          for (std::int64_t ox = 0; ox < d.ow; ++ox) {
-            const std::int64_t xx = ox * d.g.stride_w + x0;
-            if (xx >= 0 && xx < d.w) out[xx] += in[ox];
-          }
-        }
+          for (std::int64_t ox = lo; ox < hi; ++ox) out[ox * sw] += in[ox];
+        });
       }
+}
+
+// One sample, GEMM path: y_n = W col(x_n) per group.
+template <class T>
+void gemm_forward_sample(const T* xn, const T* w, const Conv2dDims& d, T* yn) {
+  struct Columns;
+  const std::int64_t plane = d.oh * d.ow, K = d.patch(), og = d.o_per_group();
+  T* col = d.is_pointwise() ? nullptr : scratch<T, Columns>(static_cast<std::size_t>(K * plane));
+  for (std::int64_t g = 0; g < d.g.groups; ++g) {
+    const T* cols = xn + g * d.c_per_group() * d.h * d.w;
+    if (col) {
+      im2col(cols, d, col);
+      cols = col;
+    }
+    gemm(Trans::no, Trans::no, og, plane, K, T(1), w + g * og * K, K, cols, plane, T(0), yn + g * og * plane, plane);
+  }
+}
+
+// One sample, direct path: y_n[o] = sum over channels and taps of w * shifted x_n.
+template <class T>
+void direct_forward_sample(const T* xn, const T* w, const Conv2dDims& d, T* yn) {
+  const std::int64_t plane = d.oh * d.ow, sw = d.g.stride_w, cpg = d.c_per_group();
+  std::fill_n(yn, d.o * plane, T(0));
+  for (std::int64_t o = 0; o < d.o; ++o) {
+    const std::int64_t g = o / d.o_per_group();
+    for (std::int64_t c = 0; c < cpg; ++c) {
+      const T* xc = xn + (g * cpg + c) * d.h * d.w;
+      for (std::int64_t i = 0; i < d.kh; ++i)
+        for (std::int64_t j = 0; j < d.kw; ++j) {
+          const T wv = w[((o * cpg + c) * d.kh + i) * d.kw + j];
+          for_each_tap_row(d, i, j, [&](std::int64_t oy, std::int64_t y, std::int64_t lo, std::int64_t hi, std::int64_t x0) {
+            T* HFC_RESTRICT out = yn + o * plane + oy * d.ow;
+            const T* HFC_RESTRICT in = xc + y * d.w + x0;
+            if (sw == 1)
+              for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] += wv * in[ox];
+            else
+              for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] += wv * in[ox * sw];
+          });
+        }
+    }
+  }
+}
+
+// One sample, GEMM path: dw += dy col^T, dx (+)= col2im(W^T dy).
+template <class T>
+void gemm_backward_sample(const T* dyn, const T* xn, const T* w, const Conv2dDims& d, T* dxn, T* dw) {
+  struct Columns;
+  const std::int64_t plane = d.oh * d.ow, K = d.patch(), og = d.o_per_group();
+  T* col = d.is_pointwise() ? nullptr : scratch<T, Columns>(static_cast<std::size_t>(K * plane));
+  for (std::int64_t g = 0; g < d.g.groups; ++g) {
+    const T* xg = xn + g * d.c_per_group() * d.h * d.w;
+    const T* dyg = dyn + g * og * plane;
+    const T* wg = w + g * og * K;
+    if (dw) {
+      const T* cols = xg;
+      if (col) {
+        im2col(xg, d, col);
+        cols = col;
+      }
+      gemm(Trans::no, Trans::yes, og, K, plane, T(1), dyg, plane, cols, plane, T(1), dw + g * og * K, K);
+    }
+    if (dxn) {
+      T* dxg = dxn + g * d.c_per_group() * d.h * d.w;
+      if (!col) {  // pointwise: dx_g += w_g^T dy_g directly
+        gemm(Trans::yes, Trans::no, K, plane, og, T(1), wg, K, dyg, plane, T(1), dxg, plane);
+      } else {
+        gemm(Trans::yes, Trans::no, K, plane, og, T(1), wg, K, dyg, plane, T(0), col, plane);
+        col2im_add(col, d, dxg);
+      }
+    }
+  }
+}
+
+// One sample, direct path: one sweep per (o, c, tap) gives both dw and dx.
+template <class T>
+void direct_backward_sample(const T* dyn, const T* xn, const T* w, const Conv2dDims& d, T* dxn, T* dw) {
+  const std::int64_t plane = d.oh * d.ow, sw = d.g.stride_w, cpg = d.c_per_group();
+  for (std::int64_t o = 0; o < d.o; ++o) {
+    const std::int64_t g = o / d.o_per_group();
+    for (std::int64_t c = 0; c < cpg; ++c) {
+      const T* xc = xn + (g * cpg + c) * d.h * d.w;
+      T* dxc = dxn ? dxn + (g * cpg + c) * d.h * d.w : nullptr;
+      for (std::int64_t i = 0; i < d.kh; ++i)
+        for (std::int64_t j = 0; j < d.kw; ++j) {
+          const std::int64_t widx = ((o * cpg + c) * d.kh + i) * d.kw + j;
+          const T wv = w[widx];
+          T acc = 0;
+          for_each_tap_row(d, i, j, [&](std::int64_t oy, std::int64_t y, std::int64_t lo, std::int64_t hi, std::int64_t x0) {
+            const T* HFC_RESTRICT g_out = dyn + o * plane + oy * d.ow;
+            const T* HFC_RESTRICT in = xc + y * d.w + x0;
+            if (dw) {
+              if (sw == 1) acc += dot(g_out + lo, in + lo, hi - lo);
+              else
+                for (std::int64_t ox = lo; ox < hi; ++ox) acc += g_out[ox] * in[ox * sw];
+            }
+            if (dxc) {
+              T* HFC_RESTRICT g_in = dxc + y * d.w + x0;
+              if (sw == 1)
+                for (std::int64_t ox = lo; ox < hi; ++ox) g_in[ox] += wv * g_out[ox];
+              else
+                for (std::int64_t ox = lo; ox < hi; ++ox) g_in[ox * sw] += wv * g_out[ox];
+            }
+          });
+          if (dw) dw[widx] += acc;
+        }
+    }
+  }
+}
+
+// Stride-1 direct path on padded planes. With the input zero-padded to hp x wp, the output at
+// (oy, ox) of tap (i, j) reads padded[(oy + i*dil_h) * wp + ox + j*dil_w]: one offset per tap for
+// the whole plane if the output is laid out with row stride wp too. Each tap is then a single
+// multiply-add over (oh - 1) * wp + ow contiguous elements, whatever the map size; the wp - ow
+// columns past each output row are computed and dropped (forward) or held at zero (backward).
+struct PaddedPlane {
+  std::int64_t hp, wp, length;  // padded extents; elements each tap sweeps
+
+  explicit PaddedPlane(const Conv2dDims& d)
+      : hp(d.h + 2 * d.g.pad_h), wp(d.w + 2 * d.g.pad_w), length((d.oh - 1) * (d.w + 2 * d.g.pad_w) + d.ow) {}
+  std::int64_t tap_offset(const Conv2dDims& d, std::int64_t i, std::int64_t j) const {
+    return i * d.g.dilation_h * wp + j * d.g.dilation_w;
+  }
+  bool is_identity(const Conv2dDims& d) const { return d.g.pad_h == 0 && d.g.pad_w == 0; }
+};
+
+inline bool use_padded_planes(const Conv2dDims& d) { return d.g.stride_h == 1 && d.g.stride_w == 1; }
+
+// Copies an h x w plane into the middle of a zeroed hp x wp one.
+template <class T>
+void pad_plane(const T* src, const Conv2dDims& d, const PaddedPlane& p, T* dst) {
+  std::fill_n(dst, p.hp * p.wp, T(0));
+  for (std::int64_t y = 0; y < d.h; ++y) std::copy_n(src + y * d.w, d.w, dst + (y + d.g.pad_h) * p.wp + d.g.pad_w);
+}
+
+template <class T>
+void direct_forward_padded(const T* xn, const T* w, const Conv2dDims& d, T* yn) {
+  struct Padded;
+  struct Accumulator;
+  const PaddedPlane p(d);
+  const std::int64_t plane = d.oh * d.ow, cpg = d.c_per_group(), og = d.o_per_group();
+  T* padded = p.is_identity(d) ? nullptr : scratch<T, Padded>(static_cast<std::size_t>(p.hp * p.wp));
+  T* acc = scratch<T, Accumulator>(static_cast<std::size_t>(og * d.oh * p.wp));
+  for (std::int64_t g = 0; g < d.g.groups; ++g) {
+    std::fill_n(acc, og * d.oh * p.wp, T(0));
+    for (std::int64_t c = 0; c < cpg; ++c) {
+      const T* src = xn + (g * cpg + c) * d.h * d.w;
+      if (padded) {
+        pad_plane(src, d, p, padded);
+        src = padded;
+      }
+      for (std::int64_t o = 0; o < og; ++o)
+        for (std::int64_t i = 0; i < d.kh; ++i)
+          for (std::int64_t j = 0; j < d.kw; ++j) {
+            const T wv = w[(((g * og + o) * cpg + c) * d.kh + i) * d.kw + j];
+            const T* HFC_RESTRICT in = src + p.tap_offset(d, i, j);
+            T* HFC_RESTRICT out = acc + o * d.oh * p.wp;
+            for (std::int64_t q = 0; q < p.length; ++q) out[q] += wv * in[q];
+          }
+    }
+    for (std::int64_t o = 0; o < og; ++o)
+      for (std::int64_t oy = 0; oy < d.oh; ++oy)
+        std::copy_n(acc + (o * d.oh + oy) * p.wp, d.ow, yn + (g * og + o) * plane + oy * d.ow);
+  }
+}
+
+template <class T>
+void direct_backward_padded(const T* dyn, const T* xn, const T* w, const Conv2dDims& d, T* dxn, T* dw) {
+  struct Padded;
+  struct GradOut;
+  struct GradIn;
+  const PaddedPlane p(d);
+  const std::int64_t plane = d.oh * d.ow, cpg = d.c_per_group(), og = d.o_per_group();
+  const bool identity = p.is_identity(d);
+  T* padded = identity ? nullptr : scratch<T, Padded>(static_cast<std::size_t>(p.hp * p.wp));
+  T* grad_in = identity ? nullptr : scratch<T, GradIn>(static_cast<std::size_t>(p.hp * p.wp));
+  // dy laid out with row stride wp, zero in the columns past ow, so they add nothing.
+  T* grad_out = scratch<T, GradOut>(static_cast<std::size_t>(og * d.oh * p.wp));
+  for (std::int64_t g = 0; g < d.g.groups; ++g) {
+    std::fill_n(grad_out, og * d.oh * p.wp, T(0));
+    for (std::int64_t o = 0; o < og; ++o)
+      for (std::int64_t oy = 0; oy < d.oh; ++oy)
+        std::copy_n(dyn + (g * og + o) * plane + oy * d.ow, d.ow, grad_out + (o * d.oh + oy) * p.wp);
+    for (std::int64_t c = 0; c < cpg; ++c) {
+      const T* src = xn + (g * cpg + c) * d.h * d.w;
+      T* dst = dxn ? dxn + (g * cpg + c) * d.h * d.w : nullptr;
+      if (padded) {
+        pad_plane(src, d, p, padded);
+        src = padded;
+      }
+      T* gin = identity ? dst : grad_in;
+      if (dst && !identity) std::fill_n(grad_in, p.hp * p.wp, T(0));
+      for (std::int64_t o = 0; o < og; ++o)
+        for (std::int64_t i = 0; i < d.kh; ++i)
+          for (std::int64_t j = 0; j < d.kw; ++j) {
+            const std::int64_t widx = (((g * og + o) * cpg + c) * d.kh + i) * d.kw + j;
+            const std::int64_t off = p.tap_offset(d, i, j);
+            const T* HFC_RESTRICT go = grad_out + o * d.oh * p.wp;
+            if (dw) {
+              dw[widx] += dot(go, src + off, p.length);
+            }
+            if (gin) {
+              const T wv = w[widx];
+              T* HFC_RESTRICT gi = gin + off;
+              for (std::int64_t q = 0; q < p.length; ++q) gi[q] += wv * go[q];
+            }
+          }
+      if (dst && !identity)
+        for (std::int64_t y = 0; y < d.h; ++y) {
+          const T* row = grad_in + (y + d.g.pad_h) * p.wp + d.g.pad_w;
+          for (std::int64_t x = 0; x < d.w; ++x) dst[y * d.w + x] += row[x];
+        }
+    }
+  }
 }
 
 }  // namespace detail
@@ -80,26 +295,18 @@ void col2im_add(const T* col, const Conv2dDims& d, T* dx) {
 // y = conv(x, w) + bias. bias may be null.
 template <class T>
 void conv2d_forward_kernel(cpu, const T* x, const T* w, const T* bias, const Conv2dDims& d, T* y) {
-  const std::int64_t plane = d.oh * d.ow, K = d.patch(), og = d.o_per_group();
+  const std::int64_t plane = d.oh * d.ow;
+  const bool direct = detail::use_direct(d);
 #pragma omp parallel for schedule(static)
   for (std::int64_t n = 0; n < d.n; ++n) {
-    struct Columns;
-    T* col = d.is_pointwise() ? nullptr : scratch<T, Columns>(static_cast<std::size_t>(K * plane));
-    for (std::int64_t g = 0; g < d.g.groups; ++g) {
-      const T* xg = x + (n * d.c + g * d.c_per_group()) * d.h * d.w;
-      T* yg = y + (n * d.o + g * og) * plane;
-      const T* cols = xg;
-      if (col) {
-        detail::im2col(xg, d, col);
-        cols = col;
-      }
-      gemm(Trans::no, Trans::no, og, plane, K, T(1), w + g * og * K, K, cols, plane, T(0), yg, plane);
-      if (bias)
-        for (std::int64_t o = 0; o < og; ++o) {
-          const T b = bias[g * og + o];
-          for (std::int64_t p = 0; p < plane; ++p) yg[o * plane + p] += b;
-        }
-    }
+    const T* xn = x + n * d.c * d.h * d.w;
+    T* yn = y + n * d.o * plane;
+    if (!direct) detail::gemm_forward_sample(xn, w, d, yn);
+    else if (detail::use_padded_planes(d)) detail::direct_forward_padded(xn, w, d, yn);
+    else detail::direct_forward_sample(xn, w, d, yn);
+    if (bias)
+      for (std::int64_t o = 0; o < d.o; ++o)
+        for (std::int64_t p = 0; p < plane; ++p) yn[o * plane + p] += bias[o];
   }
 }
 
@@ -108,8 +315,8 @@ void conv2d_forward_kernel(cpu, const T* x, const T* w, const T* bias, const Con
 template <class T>
 void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv2dDims& d, T* dx,
                             bool accumulate_dx, T* dw, T* db) {
-  const std::int64_t plane = d.oh * d.ow, K = d.patch(), og = d.o_per_group();
-  const std::int64_t wsize = d.o * K;
+  const std::int64_t plane = d.oh * d.ow, wsize = d.o * d.patch();
+  const bool direct = detail::use_direct(d);
   if (dx && !accumulate_dx) std::fill_n(dx, d.n * d.c * d.h * d.w, T(0));
   // Each thread sums its samples' weight and bias gradients privately; the partial sums are then
   // added in thread order, so the result does not depend on scheduling.
@@ -117,11 +324,9 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
   std::vector<std::vector<T>> db_partial(dw_partial.size());
 #pragma omp parallel
   {
-    struct Columns;
     struct WeightGrad;
     const auto tid = static_cast<std::size_t>(omp_get_thread_num());
     const auto threads = static_cast<std::size_t>(omp_get_num_threads());
-    T* col = d.is_pointwise() ? nullptr : scratch<T, Columns>(static_cast<std::size_t>(K * plane));
     T* dw_local = dw ? scratch<T, WeightGrad>(static_cast<std::size_t>(wsize)) : nullptr;
     if (dw_local) std::fill_n(dw_local, wsize, T(0));
     dw_partial[tid] = dw_local;
@@ -129,34 +334,14 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
     db_local.assign(db ? static_cast<std::size_t>(d.o) : 0, T(0));
 #pragma omp for schedule(static)
     for (std::int64_t n = 0; n < d.n; ++n) {
-      for (std::int64_t g = 0; g < d.g.groups; ++g) {
-        const T* xg = x + (n * d.c + g * d.c_per_group()) * d.h * d.w;
-        const T* dyg = dy + (n * d.o + g * og) * plane;
-        const T* wg = w + g * og * K;
-        if (dw_local) {
-          const T* cols = xg;
-          if (col) {
-            detail::im2col(xg, d, col);
-            cols = col;
-          }
-          gemm(Trans::no, Trans::yes, og, K, plane, T(1), dyg, plane, cols, plane, T(1), dw_local + g * og * K, K);
-        }
-        if (db)
-          for (std::int64_t o = 0; o < og; ++o) {
-            T sum = 0;
-            for (std::int64_t p = 0; p < plane; ++p) sum += dyg[o * plane + p];
-            db_local[static_cast<std::size_t>(g * og + o)] += sum;
-          }
-        if (dx) {
-          T* dxg = dx + (n * d.c + g * d.c_per_group()) * d.h * d.w;
-          if (!col) {  // pointwise: dx_g += w_g^T dy_g directly
-            gemm(Trans::yes, Trans::no, K, plane, og, T(1), wg, K, dyg, plane, T(1), dxg, plane);
-          } else {
-            gemm(Trans::yes, Trans::no, K, plane, og, T(1), wg, K, dyg, plane, T(0), col, plane);
-            detail::col2im_add(col, d, dxg);
-          }
-        }
-      }
+      const T* dyn = dy + n * d.o * plane;
+      const T* xn = x + n * d.c * d.h * d.w;
+      T* dxn = dx ? dx + n * d.c * d.h * d.w : nullptr;
+      if (!direct) detail::gemm_backward_sample(dyn, xn, w, d, dxn, dw_local);
+      else if (detail::use_padded_planes(d)) detail::direct_backward_padded(dyn, xn, w, d, dxn, dw_local);
+      else detail::direct_backward_sample(dyn, xn, w, d, dxn, dw_local);
+      if (db)
+        for (std::int64_t o = 0; o < d.o; ++o) db_local[static_cast<std::size_t>(o)] += sum(dyn + o * plane, plane);
     }  // implicit barrier: every partial sum is complete
     if (dw) {
 #pragma omp for schedule(static)

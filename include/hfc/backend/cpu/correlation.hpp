@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "hfc/core/backend.hpp"
+#include "hfc/backend/cpu/elementwise.hpp"
 
 namespace hfc::cpu_backend {
 
@@ -43,12 +43,8 @@ void outer_product_backward_kernel(cpu, const T* dm, std::int64_t dm_stride, con
     T* dkb = dk + b * lk;
     for (std::int64_t i = 0; i < lq; ++i) {
       const T* row = m + i * w;
-      T acc = 0;
-      for (std::int64_t j = 0; j < lk; ++j) {
-        acc += row[j] * kb[j];
-        dkb[j] += row[j] * qb[i];
-      }
-      dqb[i] += acc;
+      dqb[i] += dot(row, kb, lk);
+      for (std::int64_t j = 0; j < lk; ++j) dkb[j] += row[j] * qb[i];
     }
   }
 }

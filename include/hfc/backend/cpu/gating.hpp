@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "hfc/core/backend.hpp"
+#include "hfc/backend/cpu/memory.hpp"
 
 namespace hfc::cpu_backend {
 
@@ -21,11 +21,11 @@ void sigmoid_gate_kernel(cpu, const T* z, const T* x, std::int64_t batch, std::i
                          std::int64_t plane, T* a, T* y) {
 #pragma omp parallel for schedule(static)
   for (std::int64_t b = 0; b < batch; ++b) {
-    T* ab = a + b * plane;
+    T* HFC_RESTRICT ab = a + b * plane;
     for (std::int64_t p = 0; p < plane; ++p) ab[p] = sigmoid(z[b * plane + p]);
     for (std::int64_t c = 0; c < channels; ++c) {
-      const T* xc = x + (b * channels + c) * plane;
-      T* yc = y + (b * channels + c) * plane;
+      const T* HFC_RESTRICT xc = x + (b * channels + c) * plane;
+      T* HFC_RESTRICT yc = y + (b * channels + c) * plane;
       for (std::int64_t p = 0; p < plane; ++p) yc[p] = ab[p] * xc[p];
     }
   }
@@ -37,14 +37,17 @@ void sigmoid_gate_backward_kernel(cpu, const T* dy, const T* x, const T* a, std:
                                   std::int64_t channels, std::int64_t plane, T* dx, T* dz) {
 #pragma omp parallel for schedule(static)
   for (std::int64_t b = 0; b < batch; ++b) {
-    const T* ab = a + b * plane;
-    T* dzb = dz + b * plane;
+    const T* HFC_RESTRICT ab = a + b * plane;
+    T* HFC_RESTRICT dzb = dz + b * plane;
     for (std::int64_t p = 0; p < plane; ++p) dzb[p] = T(0);
     for (std::int64_t c = 0; c < channels; ++c) {
       const std::int64_t off = (b * channels + c) * plane;
+      const T* HFC_RESTRICT dyc = dy + off;
+      const T* HFC_RESTRICT xc = x + off;
+      T* HFC_RESTRICT dxc = dx + off;
       for (std::int64_t p = 0; p < plane; ++p) {
-        dzb[p] += dy[off + p] * x[off + p];
-        dx[off + p] = ab[p] * dy[off + p];
+        dzb[p] += dyc[p] * xc[p];
+        dxc[p] = ab[p] * dyc[p];
       }
     }
     for (std::int64_t p = 0; p < plane; ++p) dzb[p] *= ab[p] * (T(1) - ab[p]);

@@ -26,20 +26,28 @@ namespace detail {
 
 using MatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;
 
-// Makes the columns of `q` (rows x k) orthonormal in order, by modified Gram-Schmidt applied twice.
-// A column whose component orthogonal to the earlier ones is negligible against `scale` is
-// replaced by the first unit vector that completes the basis.
-inline void orthonormalise_columns(MatrixD& q, double scale) {
+// Makes the columns of `q` (rows x k, column i = s_i u_i up to rounding) orthonormal.
+// Where s_i >= 1e-4 s_max, A v_i is already orthogonal to the others to about 1e-8 (the
+// eigenvectors' residual is 1e-16 * s_max^2 / s_i^2 relative), so normalising is enough. The
+// smaller ones are orthogonalised against all earlier columns by modified Gram-Schmidt, twice;
+// a column with a negligible orthogonal part (s_i numerically zero) is replaced by the first
+// unit vector e_j that completes the basis.
+inline void orthonormalise_columns(MatrixD& q, const Eigen::VectorXd& s) {
   const auto rows = q.rows();
+  const double s_max = s.size() ? s(0) : 0.0;
   Eigen::VectorXd x(rows);
   for (Eigen::Index i = 0; i < q.cols(); ++i) {
+    const double before = q.col(i).norm();
+    if (s(i) >= 1e-4 * s_max && before > 0.0) {
+      q.col(i) /= before;
+      continue;
+    }
     x = q.col(i);
-    const double before = x.norm();
     for (int pass = 0; pass < 2; ++pass)
       for (Eigen::Index j = 0; j < i; ++j) x -= q.col(j).dot(x) * q.col(j);
     double after = x.norm();
-    if (!(before > 1e-13 * scale) || !(after > 1e-3 * before)) {
-      for (Eigen::Index e = 0; e < rows; ++e) {  // complete the basis with e_0, e_1, ...
+    if (!(before > 1e-13 * s_max) || !(after > 1e-3 * before)) {
+      for (Eigen::Index e = 0; e < rows; ++e) {
         x.setZero();
         x(e) = 1.0;
         for (int pass = 0; pass < 2; ++pass)
@@ -78,12 +86,15 @@ void svd_one(const T* a, std::int64_t m, std::int64_t n, T* s, T* u, T* v) {
     Eigen::SelfAdjointEigenSolver<MatrixD> eig;
     eig.compute(gram.selfadjointView<Eigen::Lower>(), vectors ? Eigen::ComputeEigenvectors : Eigen::EigenvaluesOnly);
     const auto& lambda = eig.eigenvalues();  // ascending
-    for (std::int64_t i = 0; i < k; ++i)
-      s[i] = static_cast<T>(std::sqrt(std::max(lambda(k - 1 - i), 0.0)));
+    Eigen::VectorXd sigma(k);
+    for (std::int64_t i = 0; i < k; ++i) {
+      sigma(i) = std::sqrt(std::max(lambda(k - 1 - i), 0.0));
+      s[i] = static_cast<T>(sigma(i));
+    }
     if (!vectors) return;
     const MatrixD right = eig.eigenvectors().rowwise().reverse();  // k x k, descending order
     MatrixD left = B * right;                                      // rows x k, columns s_i * u_i
-    orthonormalise_columns(left, std::max(static_cast<double>(s[0]), 1e-300));
+    orthonormalise_columns(left, sigma);
     if (tall) {
       U = left.template cast<T>();
       V = right.template cast<T>();

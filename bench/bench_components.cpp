@@ -1,0 +1,122 @@
+// Google Benchmark: every component of the HFC module and the whole module, forward and
+// forward+backward, batch 32, at the paper's (C, H=W) in {(64,112), (64,56), (128,28), (256,14)}.
+// bench/compare_cpu.py runs this beside the PyTorch implementation and writes the table in
+// docs/performance.md.
+#include <benchmark/benchmark.h>
+
+#include <hfc/hfc.hpp>
+
+namespace {
+
+constexpr std::int64_t kBatch = 32;
+
+template <class T = float>
+hfc::Tensor<T> randn(const hfc::Shape& s, std::uint64_t seed = 1) {
+  hfc::Rng rng(seed);
+  return hfc::init::normal<T>(s, 0.0, 1.0, rng);
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
+  for (auto [c, hw] : {std::pair{64, 112}, {64, 56}, {128, 28}, {256, 14}}) b->Args({c, hw});
+  b->ArgNames({"C", "HW"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+void BM_Filter(benchmark::State& state) {
+  const auto hw = state.range(1);
+  const auto x = randn(hfc::Shape{kBatch, 1, hw, hw});
+  for (auto _ : state) benchmark::DoNotOptimize(hfc::frequency_filter(x, hfc::IdealHighPass{0.25}).data());
+}
+BENCHMARK(BM_Filter)->Apply(shapes);
+
+void BM_SvdValues(benchmark::State& state) {
+  const auto hw = state.range(1);
+  const auto x = randn(hfc::Shape{kBatch, hw, hw});
+  for (auto _ : state) benchmark::DoNotOptimize(hfc::svd(x, false).S.data());
+}
+BENCHMARK(BM_SvdValues)->Apply(shapes);
+
+void BM_SvdWithVectors(benchmark::State& state) {
+  const auto hw = state.range(1);
+  const auto x = randn(hfc::Shape{kBatch, hw, hw});
+  for (auto _ : state) benchmark::DoNotOptimize(hfc::svd(x).U.data());
+}
+BENCHMARK(BM_SvdWithVectors)->Apply(shapes);
+
+void BM_SvdBackward(benchmark::State& state) {
+  const auto hw = state.range(1);
+  const auto r = hfc::svd(randn(hfc::Shape{kBatch, hw, hw}));
+  const auto ds = randn(r.S.shape(), 2);
+  for (auto _ : state) benchmark::DoNotOptimize(hfc::svd_backward(r, ds).data());
+}
+BENCHMARK(BM_SvdBackward)->Apply(shapes);
+
+void BM_CorrelationFwdBwd(benchmark::State& state) {
+  const auto hw = state.range(1);
+  const std::vector<hfc::SigmaPair<float, hfc::cpu>> pairs = {{randn(hfc::Shape{kBatch, hw}), randn(hfc::Shape{kBatch, hw}, 2)}};
+  const auto dm = randn(hfc::Shape{kBatch, 1, hw, hw}, 3);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(hfc::correlation(pairs, hw, hw).data());
+    benchmark::DoNotOptimize(hfc::correlation_backward(dm, pairs).front().query.data());
+  }
+}
+BENCHMARK(BM_CorrelationFwdBwd)->Apply(shapes);
+
+void BM_PointwiseConvFwdBwd(benchmark::State& state) {
+  const auto c = state.range(0), hw = state.range(1);
+  hfc::Conv2d<float> conv(hfc::Conv2dOptions::square(c, 1, 1, 1, 0, false));
+  const auto x = randn(hfc::Shape{kBatch, c, hw, hw});
+  const auto dy = randn(hfc::Shape{kBatch, 1, hw, hw}, 2);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(conv.forward(x).data());
+    benchmark::DoNotOptimize(conv.backward(dy).data());
+  }
+}
+BENCHMARK(BM_PointwiseConvFwdBwd)->Apply(shapes);
+
+void BM_Conv7x7FwdBwd(benchmark::State& state) {
+  const auto hw = state.range(1);
+  hfc::Conv2d<float> conv(hfc::Conv2dOptions::square(1, 1, 7, 1, 3, false));
+  const auto x = randn(hfc::Shape{kBatch, 1, hw, hw});
+  for (auto _ : state) {
+    const auto y = conv.forward(x);
+    benchmark::DoNotOptimize(conv.backward(y).data());
+  }
+}
+BENCHMARK(BM_Conv7x7FwdBwd)->Apply(shapes);
+
+void BM_GateFwdBwd(benchmark::State& state) {
+  const auto c = state.range(0), hw = state.range(1);
+  const auto x = randn(hfc::Shape{kBatch, c, hw, hw});
+  const auto z = randn(hfc::Shape{kBatch, 1, hw, hw}, 2);
+  for (auto _ : state) {
+    const auto g = hfc::sigmoid_gate(z, x);
+    benchmark::DoNotOptimize(hfc::sigmoid_gate_backward(g.y, x, g.gate).dx.data());
+  }
+}
+BENCHMARK(BM_GateFwdBwd)->Apply(shapes);
+
+void BM_ModuleFwd(benchmark::State& state) {
+  const auto c = state.range(0), hw = state.range(1);
+  hfc::HfcAttention<float> att(c);
+  att.eval();
+  const auto x = randn(hfc::Shape{kBatch, c, hw, hw});
+  hfc::NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(att.forward(x).data());
+}
+BENCHMARK(BM_ModuleFwd)->Apply(shapes);
+
+void BM_ModuleFwdBwd(benchmark::State& state) {
+  const auto c = state.range(0), hw = state.range(1);
+  hfc::HfcAttention<float> att(c);
+  const auto x = randn(hfc::Shape{kBatch, c, hw, hw});
+  const auto dy = randn(x.shape(), 2);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(att.forward(x).data());
+    benchmark::DoNotOptimize(att.backward(dy).data());
+  }
+}
+BENCHMARK(BM_ModuleFwdBwd)->Apply(shapes);
+
+}  // namespace
+
+BENCHMARK_MAIN();
