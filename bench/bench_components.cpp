@@ -84,6 +84,18 @@ void BM_Conv7x7FwdBwd(benchmark::State& state) {
 }
 BENCHMARK(BM_Conv7x7FwdBwd)->Apply(shapes);
 
+// A ResNet18 layer1 convolution (64 -> 64, 3x3, padding 1): the GEMM path, where OpenBLAS or
+// Eigen does the work.
+void BM_Conv3x3FwdBwd(benchmark::State& state) {
+  hfc::Conv2d<float> conv(hfc::Conv2dOptions::square(64, 64, 3, 1, 1, false));
+  const auto x = randn(hfc::Shape{kBatch, 64, 56, 56});
+  for (auto _ : state) {
+    const auto y = conv.forward(x);
+    benchmark::DoNotOptimize(conv.backward(y).data());
+  }
+}
+BENCHMARK(BM_Conv3x3FwdBwd)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 void BM_GateFwdBwd(benchmark::State& state) {
   const auto c = state.range(0), hw = state.range(1);
   const auto x = randn(hfc::Shape{kBatch, c, hw, hw});

@@ -46,6 +46,13 @@ const Case kCases[] = {
     {"groups 2", {2, 4, 5, 6}, {6, 2, 3, 3}, Conv2dGeometry::square(1, 1, 1, 2), true},
     {"depthwise stride 2", {2, 3, 7, 6}, {3, 1, 3, 3}, Conv2dGeometry::square(2, 1, 1, 3), false},
     {"rectangular kernel", {1, 2, 6, 7}, {3, 2, 2, 3}, {1, 2, 1, 0, 1, 1, 1}, true},
+    // Groups with at most two output channels take the direct path: padded planes at stride 1,
+    // row by row otherwise. The cases above with more take the GEMM path.
+    {"direct, rectangular, stride (1, 2)", {1, 2, 6, 7}, {2, 2, 2, 3}, {1, 2, 1, 0, 1, 1, 1}, true},
+    {"direct, stride (2, 1), padding (0, 2)", {2, 3, 7, 5}, {1, 3, 3, 3}, {2, 1, 0, 2, 1, 1, 1}, false},
+    {"direct, two groups of two", {2, 4, 5, 6}, {4, 2, 3, 3}, Conv2dGeometry::square(1, 1, 1, 2), true},
+    {"direct, dilated 3x3 with asymmetric padding", {1, 1, 8, 6}, {1, 1, 3, 3}, {1, 1, 2, 1, 2, 1, 1}, false},
+    {"GEMM pointwise", {2, 5, 4, 6}, {4, 5, 1, 1}, {}, true},
 };
 
 }  // namespace
