@@ -13,10 +13,10 @@ if(NOT TARGET PkgConfig::HFC_FFTW3)
   pkg_check_modules(HFC_FFTW3 REQUIRED IMPORTED_TARGET GLOBAL fftw3 fftw3f)
 endif()
 
-# OpenBLAS, when present, runs the GEMMs of the CPU backend (about 2x Eigen's
-# single-threaded sgemm here; see docs/dependencies.md). Without it Eigen does.
+# Eigen runs the GEMMs of the CPU backend. OpenBLAS can be asked for (HFC_USE_OPENBLAS), but
+# called from inside our OpenMP loops it measured 2.5-4x slower than Eigen (docs/dependencies.md).
 if(NOT DEFINED HFC_USE_OPENBLAS)
-  set(HFC_USE_OPENBLAS ON)
+  set(HFC_USE_OPENBLAS OFF)
 endif()
 if(HFC_USE_OPENBLAS AND NOT TARGET PkgConfig::HFC_OPENBLAS)
   pkg_check_modules(HFC_OPENBLAS QUIET IMPORTED_TARGET GLOBAL openblas)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 mode="${1:-demo}"
 
 # Debian 12 packages. Build and test needs come first; PyTorch only for the side-by-side benchmark.
-build_packages=(cmake g++ make pkg-config libeigen3-dev libfftw3-dev libopenblas-dev doctest-dev
+build_packages=(cmake g++ make pkg-config libeigen3-dev libfftw3-dev doctest-dev
                 libbenchmark-dev libcli11-dev libstb-dev libtiff-dev python3)
 bench_packages=(python3-torch python3-torchvision)
 
