@@ -1,0 +1,26 @@
+#pragma once
+// Every CUDA runtime and library status is checked and turned into hfc::Error naming the call,
+// the status and the place.
+#include <cuda_runtime.h>
+
+#include "hfc/core/error.hpp"
+
+namespace hfc::cuda_backend {
+
+inline void check_cuda(cudaError_t status, const char* call, const char* file, int line) {
+  if (status != cudaSuccess)
+    fail("CUDA error ", cudaGetErrorName(status), " (", cudaGetErrorString(status), ") in ", call, " at ", file, ":",
+         line);
+}
+
+// Whether a usable CUDA device is present (false on machines without a GPU or driver).
+inline bool device_available() {
+  int count = 0;
+  return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+}
+
+}  // namespace hfc::cuda_backend
+
+#define HFC_CUDA_CHECK(call) ::hfc::cuda_backend::check_cuda((call), #call, __FILE__, __LINE__)
+// After a kernel launch: reports launch-configuration errors at the launch site.
+#define HFC_CUDA_CHECK_LAUNCH(name) ::hfc::cuda_backend::check_cuda(cudaGetLastError(), name, __FILE__, __LINE__)

@@ -1,0 +1,16 @@
+#pragma once
+// Host-side references for the CUDA tests, compiled by the host compiler (reference.cpp) so that
+// the .cu files never see Eigen.
+#include <cstdint>
+#include <vector>
+
+namespace hfc::test {
+
+// Singular values of `batch` m x n row-major float matrices by Eigen's double JacobiSVD.
+std::vector<double> reference_singular_values(const std::vector<float>& a, std::int64_t batch, std::int64_t m,
+                                              std::int64_t n);
+// `batch` m x n matrices with the given singular values (zero-padded), random orthogonal factors.
+std::vector<float> matrices_with_singular_values(std::int64_t batch, std::int64_t m, std::int64_t n,
+                                                 const std::vector<double>& sigma, std::uint64_t seed);
+
+}  // namespace hfc::test
