@@ -10,10 +10,11 @@
 // Then sigma_j = |w_j|, u_j = w_j / sigma_j, and V holds the accumulated rotations. The columns
 // are sorted by descending sigma on the way out.
 //
-// Shared memory: (rows * cols + cols^2) * sizeof(T), 100 KB for a float 112 x 112, under the
+// Shared memory: (rows * cols + cols^2) * sizeof(T) + a little, 100 KB for a float 112 x 112, under the
 // 227 KB per block of H100/H200; larger matrices are an hfc::Error.
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "hfc/backend/cuda/check.cuh"
 #include "hfc/core/backend.hpp"
@@ -28,20 +29,46 @@ __device__ T warp_sum(T v) {
   return v;
 }
 
-// Round-robin (circle method) pairing of `count` (even) columns: at step s, column 0 is fixed and
-// the others rotate; pair k joins the k-th position from the front with the k-th from the back.
+// Round-robin (circle method) pairing of `count` (even) columns: at step s (< count - 1), column 0
+// is fixed and the others rotate; pair k joins the k-th position from the front with the k-th
+// from the back. (No integer division: this runs once per pair and step, on the critical path.)
 __device__ inline void round_robin_pair(int step, int k, int count, int& p, int& q) {
   const int ring = count - 1;
-  auto at = [&](int pos) { return (pos + step) % ring + 1; };
+  auto at = [&](int pos) {
+    const int x = pos + step;
+    return (x >= ring ? x - ring : x) + 1;
+  };
   p = k == 0 ? 0 : at(k - 1);
   q = at(ring - 1 - k);
 }
 
+// The Jacobi rotation (c, s) that zeroes w_p . w_q, with t = s / c. The angle may be rounded
+// (t takes a fast division), but c = 1/sqrt(1 + t^2) takes correctly rounded float operations: an
+// approximate rsqrt has a biased error that compounds over the thousand rotations a column sees
+// and cost 2x the 1e-5 * s_max budget at 112 x 112. A step is a serial chain of dependent
+// instructions per warp, and IEEE double division and square roots made it 1.4x longer, so float
+// data gets float rotations. Double data keeps double rotations.
 template <class T>
-__global__ void jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int max_sweeps, T* s, T* u, T* v) {
+__device__ inline void jacobi_rotation(double alpha, double beta, double dot, T& c, T& s, T& t) {
+  if constexpr (std::is_same_v<T, float>) {
+    const float zeta = __fdividef(float(beta - alpha), float(2.0 * dot));
+    t = copysignf(1.0f, zeta) * __frcp_rn(fabsf(zeta) + sqrtf(1.0f + zeta * zeta));
+    c = __frcp_rn(__fsqrt_rn(1.0f + t * t));
+  } else {
+    const double zeta = (beta - alpha) / (2.0 * dot);
+    t = copysign(1.0, zeta) / (fabs(zeta) + sqrt(1.0 + zeta * zeta));
+    c = rsqrt(1.0 + t * t);
+  }
+  s = c * t;
+}
+
+template <class T>
+__global__ void jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int max_sweeps, T* s, T* u, T* v,
+                                  int* sweeps_done) {
   extern __shared__ unsigned char shared_bytes[];
   const int rows = transpose ? n : m, cols = transpose ? m : n;
-  T* W = reinterpret_cast<T*>(shared_bytes);  // column j at W + j * rows
+  double* norm2 = reinterpret_cast<double*>(shared_bytes);  // squared column norms (see below)
+  T* W = reinterpret_cast<T*>(norm2 + cols);                  // column j at W + j * rows
   T* V = W + rows * cols;                      // column j at V + j * cols
   __shared__ int rotated;
   const std::int64_t b = blockIdx.x;
@@ -56,7 +83,17 @@ __global__ void jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int 
 
   const int count = cols + (cols & 1);  // an odd count gets a virtual zero column, never rotated
   const T tol = T(rows) * (sizeof(T) == 4 ? T(1.1920929e-7) : T(2.220446049250313e-16));
+  // Squared column norms: recomputed exactly at the start of each sweep, updated analytically
+  // after each rotation, so a step needs one dot product (w_p . w_q), not three. Sums run in
+  // double: the H100/H200 have the FP64 throughput, and float sums of 112 terms cost the last
+  // digit the 1e-5 * s_max budget needs.
   for (int sweep = 0; sweep < max_sweeps; ++sweep) {
+    for (int j = warp; j < cols; j += warps) {
+      double sum = 0;
+      for (int i = lane; i < rows; i += 32) sum += double(W[j * rows + i]) * W[j * rows + i];
+      sum = warp_sum(sum);
+      if (lane == 0) norm2[j] = sum;
+    }
     if (tid == 0) rotated = 0;
     __syncthreads();
     for (int step = 0; step < count - 1; ++step) {
@@ -66,19 +103,13 @@ __global__ void jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int 
         if (p >= cols || q >= cols) continue;
         T* wp = W + p * rows;
         T* wq = W + q * rows;
-        T alpha = 0, beta = 0, gamma = 0;
-        for (int i = lane; i < rows; i += 32) {
-          alpha += wp[i] * wp[i];
-          beta += wq[i] * wq[i];
-          gamma += wp[i] * wq[i];
-        }
-        alpha = warp_sum(alpha);
-        beta = warp_sum(beta);
-        gamma = warp_sum(gamma);
-        if (gamma == T(0) || !(std::abs(gamma) > tol * std::sqrt(alpha * beta))) continue;
-        const T zeta = (beta - alpha) / (T(2) * gamma);
-        const T t = (zeta >= T(0) ? T(1) : T(-1)) / (std::abs(zeta) + std::sqrt(T(1) + zeta * zeta));
-        const T c = T(1) / std::sqrt(T(1) + t * t), sn = c * t;
+        double dot = 0;
+        for (int i = lane; i < rows; i += 32) dot += double(wp[i]) * wq[i];
+        dot = warp_sum(dot);
+        const double alpha = norm2[p], beta = norm2[q];
+        if (!(dot * dot > double(tol) * double(tol) * alpha * beta)) continue;  // orthogonal enough (or zero)
+        T c, sn, t;
+        jacobi_rotation(alpha, beta, dot, c, sn, t);
         for (int i = lane; i < rows; i += 32) {
           const T x = wp[i], y = wq[i];
           wp[i] = c * x - sn * y;
@@ -91,21 +122,29 @@ __global__ void jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int 
           vp[i] = c * x - sn * y;
           vq[i] = sn * x + c * y;
         }
-        if (lane == 0) rotated = 1;
+        if (lane == 0) {
+          norm2[p] = fmax(alpha - double(t) * dot, 0.0);
+          norm2[q] = fmax(beta + double(t) * dot, 0.0);
+          rotated = 1;
+        }
       }
       __syncthreads();
     }
-    if (!rotated) break;
+    if (!rotated) {
+      if (sweeps_done && tid == 0) sweeps_done[b] = sweep;
+      break;
+    }
+    if (sweeps_done && tid == 0 && sweep + 1 == max_sweeps) sweeps_done[b] = max_sweeps;
     __syncthreads();  // everyone has read `rotated` before thread 0 resets it
   }
 
   // sigma_j = |w_j|; column j goes to position rank(j) in descending order (ties by index).
   T* sigma = V + cols * cols;
   for (int j = warp; j < cols; j += warps) {
-    T sum = 0;
-    for (int i = lane; i < rows; i += 32) sum += W[j * rows + i] * W[j * rows + i];
+    double sum = 0;
+    for (int i = lane; i < rows; i += 32) sum += double(W[j * rows + i]) * W[j * rows + i];
     sum = warp_sum(sum);
-    if (lane == 0) sigma[j] = std::sqrt(sum);
+    if (lane == 0) sigma[j] = T(sqrt(sum));
   }
   __syncthreads();
   const int k = cols;
@@ -147,7 +186,9 @@ template <class T>
 void svd_kernel(cuda, const T* a, std::int64_t batch, std::int64_t m, std::int64_t n, T* s, T* u, T* v) {
   const bool transpose = m < n;
   const std::int64_t rows = transpose ? n : m, cols = transpose ? m : n;
-  const std::size_t shared = static_cast<std::size_t>(rows * cols + cols * cols + cols) * sizeof(T);
+  // The double norms, then W, V and sigma.
+  const std::size_t shared = static_cast<std::size_t>(cols) * sizeof(double) +
+                             static_cast<std::size_t>(rows * cols + cols * cols + cols) * sizeof(T);
   int device = 0, limit = 0;
   HFC_CUDA_CHECK(cudaGetDevice(&device));
   HFC_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
@@ -158,7 +199,7 @@ void svd_kernel(cuda, const T* a, std::int64_t batch, std::int64_t m, std::int64
   const int warps = static_cast<int>(std::min<std::int64_t>((cols + 1) / 2, 32));
   // U and V are produced together; singular values alone skip writing them.
   detail::jacobi_svd_kernel<T><<<static_cast<unsigned>(batch), warps * 32, shared>>>(
-      a, static_cast<int>(m), static_cast<int>(n), transpose, 30, s, u, v);
+      a, static_cast<int>(m), static_cast<int>(n), transpose, 30, s, u, v, nullptr);
   HFC_CUDA_CHECK_LAUNCH("jacobi_svd_kernel");
 }
 
