@@ -52,6 +52,18 @@ std::vector<std::pair<int, int>> as_ints(const std::vector<HfcAttention<double>:
 
 const QuerySet kAllQuerySets[] = {QuerySet::hfc, QuerySet::lfc, QuerySet::hfc_lfc, QuerySet::hfc_lfc_hl};
 
+// Finite-difference check of dL/dx and both weight gradients for L = <att(x), r>, r random.
+void check_module_gradients(HfcAttention<double>& att, const Shape& shape, Rng& rng) {
+  auto x = test::random_tensor<double>(shape, rng);
+  const auto r = test::random_tensor<double>(x.shape(), rng);
+  att.forward(x);
+  const auto dx = att.backward(r);
+  auto loss = [&] { NoGradGuard g; return test::dot(att.forward(x), r); };
+  test::check_gradient("x", x, dx, loss, rng, 24, 1e-6);
+  test::check_gradient("pointwise.weight", att.pointwise.weight.value, att.pointwise.weight.grad, loss, rng, 24, 1e-6);
+  test::check_gradient("conv.weight", att.conv.weight.value, att.conv.weight.grad, loss, rng, 24, 1e-6);
+}
+
 }  // namespace
 
 TEST_CASE("HfcAttention has C + 49 parameters per pair, with torchvision-style names") {
@@ -106,27 +118,14 @@ TEST_CASE("HfcAttention gradients match finite differences (double), for input a
       INFO("shape ", s.n, "x", s.c, "x", s.h, "x", s.w, " queries ", int(queries));
       // The Gaussian family keeps every map full rank, where singular values are differentiable.
       HfcAttention<double> att(s.c, {.filter = FilterFamily::gaussian, .cutoff = 0.3, .queries = queries}, rng);
-      auto x = test::random_tensor<double>(Shape{s.n, s.c, s.h, s.w}, rng);
-      const auto r = test::random_tensor<double>(x.shape(), rng);
-      att.forward(x);
-      const auto dx = att.backward(r);
-      auto loss = [&] { NoGradGuard g; return test::dot(att.forward(x), r); };
-      test::check_gradient("x", x, dx, loss, rng, 24, 1e-6);
-      test::check_gradient("pointwise.weight", att.pointwise.weight.value, att.pointwise.weight.grad, loss, rng, 24, 1e-6);
-      test::check_gradient("conv.weight", att.conv.weight.value, att.conv.weight.grad, loss, rng, 24, 1e-6);
+      check_module_gradients(att, Shape{s.n, s.c, s.h, s.w}, rng);
     }
 }
 
 TEST_CASE("HfcAttention with the ideal filter: gradients where the filtered maps stay full rank") {
   Rng rng(43);
   HfcAttention<double> att(3, {}, rng);
-  auto x = test::random_tensor<double>(Shape{2, 3, 10, 12}, rng);
-  const auto r = test::random_tensor<double>(x.shape(), rng);
-  att.forward(x);
-  const auto dx = att.backward(r);
-  auto loss = [&] { NoGradGuard g; return test::dot(att.forward(x), r); };
-  test::check_gradient("x", x, dx, loss, rng, 24, 1e-6);
-  test::check_gradient("pointwise.weight", att.pointwise.weight.value, att.pointwise.weight.grad, loss, rng, 24, 1e-6);
+  check_module_gradients(att, Shape{2, 3, 10, 12}, rng);
 }
 
 TEST_CASE("HfcAttention: inference without gradient recording gives the same output and keeps nothing") {

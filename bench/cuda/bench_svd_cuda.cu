@@ -53,6 +53,20 @@ void BM_HfcSvdValues(benchmark::State& state) {
 }
 BENCHMARK(BM_HfcSvdValues)->Arg(56)->Arg(112)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// cuSOLVER overwrites its input: each call gets a fresh copy of `a` in `input`.
+struct CusolverBuffers {
+  explicit CusolverBuffers(int n)
+      : a(random_batch(n)),
+        input(a.clone()),
+        s(hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch, n})),
+        u(hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch, n, n})),
+        v(u.clone()),
+        info(hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch})) {}
+  void refresh_input() { hfc::cuda_backend::copy_n(hfc::cuda{}, a.data(), a.numel(), input.data()); }
+  int* info_data() { return reinterpret_cast<int*>(info.data()); }
+  hfc::Tensor<float, hfc::cuda> a, input, s, u, v, info;
+};
+
 struct Solver {
   cusolverDnHandle_t handle{};
   gesvdjInfo_t params{};
@@ -69,21 +83,18 @@ struct Solver {
 void BM_CusolverGesvdjBatched(benchmark::State& state) {
   if (!need_gpu(state)) return;
   const int n = static_cast<int>(state.range(0));
-  const auto a = random_batch(n);
-  auto work_a = a.clone();
-  auto s = hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch, n});
-  auto u = hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch, n, n}), v = u.clone();
-  auto info = hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch});
+  CusolverBuffers m(n);
   Solver solver;
   int lwork = 0;
-  HFC_CUSOLVER_CHECK(cusolverDnSgesvdjBatched_bufferSize(solver.handle, CUSOLVER_EIG_MODE_VECTOR, n, n, work_a.data(), n,
-                                                         s.data(), u.data(), n, v.data(), n, &lwork, solver.params, kBatch));
+  HFC_CUSOLVER_CHECK(cusolverDnSgesvdjBatched_bufferSize(solver.handle, CUSOLVER_EIG_MODE_VECTOR, n, n, m.input.data(), n,
+                                                         m.s.data(), m.u.data(), n, m.v.data(), n, &lwork, solver.params,
+                                                         kBatch));
   auto work = hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{lwork});
   for (auto _ : state) {
-    hfc::cuda_backend::copy_n(hfc::cuda{}, a.data(), a.numel(), work_a.data());
-    HFC_CUSOLVER_CHECK(cusolverDnSgesvdjBatched(solver.handle, CUSOLVER_EIG_MODE_VECTOR, n, n, work_a.data(), n, s.data(),
-                                                u.data(), n, v.data(), n, work.data(), lwork,
-                                                reinterpret_cast<int*>(info.data()), solver.params, kBatch));
+    m.refresh_input();
+    HFC_CUSOLVER_CHECK(cusolverDnSgesvdjBatched(solver.handle, CUSOLVER_EIG_MODE_VECTOR, n, n, m.input.data(), n,
+                                                m.s.data(), m.u.data(), n, m.v.data(), n, work.data(), lwork,
+                                                m.info_data(), solver.params, kBatch));
     HFC_CUDA_CHECK(cudaDeviceSynchronize());
   }
 }
@@ -92,22 +103,18 @@ BENCHMARK(BM_CusolverGesvdjBatched)->Arg(14)->Arg(28)->Arg(32)->Unit(benchmark::
 void BM_CusolverGesvdjLoop(benchmark::State& state) {
   if (!need_gpu(state)) return;
   const int n = static_cast<int>(state.range(0));
-  const auto a = random_batch(n);
-  auto work_a = a.clone();
-  auto s = hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch, n});
-  auto u = hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch, n, n}), v = u.clone();
-  auto info = hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch});
+  CusolverBuffers m(n);
   Solver solver;
   int lwork = 0;
-  HFC_CUSOLVER_CHECK(cusolverDnSgesvdj_bufferSize(solver.handle, CUSOLVER_EIG_MODE_VECTOR, 1, n, n, work_a.data(), n,
-                                                  s.data(), u.data(), n, v.data(), n, &lwork, solver.params));
+  HFC_CUSOLVER_CHECK(cusolverDnSgesvdj_bufferSize(solver.handle, CUSOLVER_EIG_MODE_VECTOR, 1, n, n, m.input.data(), n,
+                                                  m.s.data(), m.u.data(), n, m.v.data(), n, &lwork, solver.params));
   auto work = hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{lwork});
   for (auto _ : state) {
-    hfc::cuda_backend::copy_n(hfc::cuda{}, a.data(), a.numel(), work_a.data());
+    m.refresh_input();
     for (int b = 0; b < kBatch; ++b)
-      HFC_CUSOLVER_CHECK(cusolverDnSgesvdj(solver.handle, CUSOLVER_EIG_MODE_VECTOR, 1, n, n, work_a.data() + b * n * n, n,
-                                          s.data() + b * n, u.data() + b * n * n, n, v.data() + b * n * n, n, work.data(),
-                                          lwork, reinterpret_cast<int*>(info.data()) + b, solver.params));
+      HFC_CUSOLVER_CHECK(cusolverDnSgesvdj(solver.handle, CUSOLVER_EIG_MODE_VECTOR, 1, n, n, m.input.data() + b * n * n, n,
+                                          m.s.data() + b * n, m.u.data() + b * n * n, n, m.v.data() + b * n * n, n,
+                                          work.data(), lwork, m.info_data() + b, solver.params));
     HFC_CUDA_CHECK(cudaDeviceSynchronize());
   }
 }
@@ -116,22 +123,19 @@ BENCHMARK(BM_CusolverGesvdjLoop)->Arg(56)->Arg(112)->Unit(benchmark::kMillisecon
 void BM_CusolverGesvdaStridedBatched(benchmark::State& state) {
   if (!need_gpu(state)) return;
   const int n = static_cast<int>(state.range(0));
-  const auto a = random_batch(n);
-  auto s = hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch, n});
-  auto u = hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch, n, n}), v = u.clone();
-  auto info = hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch});
+  CusolverBuffers m(n);  // gesvda leaves its input intact
   Solver solver;
   int lwork = 0;
   const long long nn = static_cast<long long>(n) * n;
   HFC_CUSOLVER_CHECK(cusolverDnSgesvdaStridedBatched_bufferSize(solver.handle, CUSOLVER_EIG_MODE_VECTOR, n, n, n,
-                                                                a.data(), n, nn, s.data(), n, u.data(), n, nn, v.data(),
-                                                                n, nn, &lwork, kBatch));
+                                                                m.a.data(), n, nn, m.s.data(), n, m.u.data(), n, nn,
+                                                                m.v.data(), n, nn, &lwork, kBatch));
   auto work = hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{lwork});
   std::vector<double> residual(kBatch);
   for (auto _ : state) {
-    HFC_CUSOLVER_CHECK(cusolverDnSgesvdaStridedBatched(solver.handle, CUSOLVER_EIG_MODE_VECTOR, n, n, n, a.data(), n, nn,
-                                                       s.data(), n, u.data(), n, nn, v.data(), n, nn, work.data(), lwork,
-                                                       reinterpret_cast<int*>(info.data()), residual.data(), kBatch));
+    HFC_CUSOLVER_CHECK(cusolverDnSgesvdaStridedBatched(solver.handle, CUSOLVER_EIG_MODE_VECTOR, n, n, n, m.a.data(), n,
+                                                       nn, m.s.data(), n, m.u.data(), n, nn, m.v.data(), n, nn,
+                                                       work.data(), lwork, m.info_data(), residual.data(), kBatch));
     HFC_CUDA_CHECK(cudaDeviceSynchronize());
   }
 }
