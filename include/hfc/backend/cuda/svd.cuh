@@ -74,6 +74,7 @@ __global__ void jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int 
   const std::int64_t b = blockIdx.x;
   const T* ab = a + b * m * n;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = blockDim.x >> 5;
+  const bool vectors = u != nullptr;
 
   for (int idx = tid; idx < rows * cols; idx += blockDim.x) {
     const int i = idx % rows, j = idx / rows;
@@ -115,12 +116,14 @@ __global__ void jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int 
           wp[i] = c * x - sn * y;
           wq[i] = sn * x + c * y;
         }
-        T* vp = V + p * cols;
-        T* vq = V + q * cols;
-        for (int i = lane; i < cols; i += 32) {
-          const T x = vp[i], y = vq[i];
-          vp[i] = c * x - sn * y;
-          vq[i] = sn * x + c * y;
+        if (vectors) {  // singular values alone need no V
+          T* vp = V + p * cols;
+          T* vq = V + q * cols;
+          for (int i = lane; i < cols; i += 32) {
+            const T x = vp[i], y = vq[i];
+            vp[i] = c * x - sn * y;
+            vq[i] = sn * x + c * y;
+          }
         }
         if (lane == 0) {
           norm2[p] = fmax(alpha - double(t) * dot, 0.0);
