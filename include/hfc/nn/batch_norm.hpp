@@ -1,0 +1,93 @@
+#pragma once
+// torch.nn.BatchNorm2d: weight (gamma) = 1, bias (beta) = 0, running_mean = 0, running_var = 1,
+// eps 1e-5, momentum 0.1. In training mode it normalises with the batch's statistics (biased
+// variance) and moves the running ones towards them (unbiased variance), counting
+// num_batches_tracked; in eval mode it uses the running statistics.
+#include <cstdint>
+#include <string_view>
+
+#include "hfc/core/grad_mode.hpp"
+#include "hfc/core/module.hpp"
+#include "hfc/ops/batch_norm.hpp"
+
+namespace hfc {
+
+template <Scalar T, Backend B = cpu>
+class BatchNorm2d : public TrainingFlag {
+ public:
+  using value_type = T;
+  using backend_type = B;
+
+  explicit BatchNorm2d(std::int64_t channels, double eps = 1e-5, double momentum = 0.1)
+      : weight("weight", Tensor<T, B>::full(Shape{positive(channels)}, T(1))),
+        bias("bias", Tensor<T, B>::zeros(Shape{channels})),
+        running_mean(Tensor<T, B>::zeros(Shape{channels})),
+        running_var(Tensor<T, B>::full(Shape{channels}, T(1))),
+        eps_(eps),
+        momentum_(momentum) {
+    check(eps > 0, "BatchNorm2d: eps must be positive, got ", eps);
+    check(momentum >= 0 && momentum <= 1, "BatchNorm2d: momentum must be in [0, 1], got ", momentum);
+  }
+
+  Tensor<T, B> forward(const Tensor<T, B>& x) {
+    check_rank(x, 4, "BatchNorm2d: input");
+    check(x.size(1) == channels(), "BatchNorm2d: input of shape ", x.shape(), " has ", x.size(1),
+          " channels, the layer was built for ", channels());
+    BatchNormStatistics<T, B> stats;
+    if (training_) {
+      stats = batch_norm_statistics(x, eps_);
+      batch_norm_update_running(stats, x, momentum_, running_mean, running_var);
+      ++num_batches_tracked;
+    } else {
+      stats = batch_norm_running_statistics(running_mean, running_var, eps_);
+    }
+    auto y = batch_norm(x, stats, weight.value, bias.value);
+    if (grad_enabled()) {
+      input_ = x;
+      stats_ = stats;
+      batch_stats_ = training_;
+    }
+    return y;
+  }
+
+  Tensor<T, B> backward(const Tensor<T, B>& dy) {
+    check(input_.defined(), "BatchNorm2d::backward called without a forward pass that kept its input "
+                            "(none ran, it ran under NoGradGuard, or backward already consumed it)");
+    auto dx = batch_norm_backward(dy, input_, stats_, weight.value, batch_stats_, weight.grad, bias.grad);
+    input_ = Tensor<T, B>();
+    return dx;
+  }
+
+  void train(bool on = true) { training_ = on; }
+  void eval() { train(false); }
+
+  template <class F>
+  void for_each_parameter(F&& f) {
+    f(std::string_view("weight"), weight);
+    f(std::string_view("bias"), bias);
+  }
+  // running_mean and running_var; num_batches_tracked is an integer, kept beside them.
+  template <class F>
+  void for_each_buffer(F&& f) {
+    f(std::string_view("running_mean"), running_mean);
+    f(std::string_view("running_var"), running_var);
+  }
+
+  std::int64_t channels() const { return weight.value.size(0); }
+
+  Parameter<T, B> weight, bias;
+  Tensor<T, B> running_mean, running_var;
+  std::int64_t num_batches_tracked = 0;
+
+ private:
+  static std::int64_t positive(std::int64_t c) {
+    check(c > 0, "BatchNorm2d: channels must be positive, got ", c);
+    return c;
+  }
+  double eps_, momentum_;
+  Tensor<T, B> input_;
+  BatchNormStatistics<T, B> stats_;
+  bool batch_stats_ = true;
+};
+
+}  // namespace hfc

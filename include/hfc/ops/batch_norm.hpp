@@ -1,0 +1,72 @@
+#pragma once
+// Batch normalisation over the (N, H, W) of each channel of an NCHW tensor.
+#include <cstdint>
+
+#include "hfc/core/tensor.hpp"
+
+namespace hfc {
+
+template <Scalar T, Backend B>
+struct BatchNormStatistics {
+  Tensor<T, B> mean;    // [C]
+  Tensor<T, B> var;     // [C], biased (divided by N*H*W)
+  Tensor<T, B> invstd;  // [C], 1 / sqrt(var + eps)
+};
+
+// The batch's statistics. Needs more than one value per channel, as PyTorch does in training.
+template <Scalar T, Backend B>
+BatchNormStatistics<T, B> batch_norm_statistics(const Tensor<T, B>& x, double eps) {
+  check_rank(x, 4, "batch_norm: input");
+  const std::int64_t n = x.size(0), c = x.size(1), plane = x.size(2) * x.size(3);
+  check(n * plane > 1, "batch_norm: expected more than 1 value per channel when training, got input of shape ",
+        x.shape());
+  BatchNormStatistics<T, B> s{Tensor<T, B>::empty(Shape{c}), Tensor<T, B>::empty(Shape{c}), Tensor<T, B>::empty(Shape{c})};
+  batch_norm_stats_kernel(B{}, x.data(), n, c, plane, s.mean.data(), s.var.data());
+  inverse_std_kernel(B{}, s.var.data(), c, eps, s.invstd.data());
+  return s;
+}
+
+// Statistics taken from running buffers (eval mode).
+template <Scalar T, Backend B>
+BatchNormStatistics<T, B> batch_norm_running_statistics(const Tensor<T, B>& running_mean,
+                                                        const Tensor<T, B>& running_var, double eps) {
+  BatchNormStatistics<T, B> s{running_mean, running_var, Tensor<T, B>::empty(running_var.shape())};
+  inverse_std_kernel(B{}, running_var.data(), running_var.numel(), eps, s.invstd.data());
+  return s;
+}
+
+// running <- (1 - momentum) running + momentum * batch, the variance unbiased by n/(n-1).
+template <Scalar T, Backend B>
+void batch_norm_update_running(const BatchNormStatistics<T, B>& s, const Tensor<T, B>& x, double momentum,
+                               Tensor<T, B>& running_mean, Tensor<T, B>& running_var) {
+  const double count = double(x.size(0) * x.size(2) * x.size(3));
+  batch_norm_running_update_kernel(B{}, s.mean.data(), s.var.data(), s.mean.numel(), momentum, count / (count - 1),
+                                   running_mean.data(), running_var.data());
+}
+
+template <Scalar T, Backend B>
+Tensor<T, B> batch_norm(const Tensor<T, B>& x, const BatchNormStatistics<T, B>& s, const Tensor<T, B>& gamma,
+                        const Tensor<T, B>& beta) {
+  check_rank(x, 4, "batch_norm: input");
+  const Shape channels{x.size(1)};
+  check_shape(gamma, channels, "batch_norm: weight");
+  check_shape(beta, channels, "batch_norm: bias");
+  check_shape(s.mean, channels, "batch_norm: mean");
+  auto y = Tensor<T, B>::empty(x.shape());
+  batch_norm_apply_kernel(B{}, x.data(), x.size(0), x.size(1), x.size(2) * x.size(3), s.mean.data(), s.invstd.data(),
+                          gamma.data(), beta.data(), y.data());
+  return y;
+}
+
+// Returns dx; adds into dgamma and dbeta. batch_stats: whether forward used the batch's statistics.
+template <Scalar T, Backend B>
+Tensor<T, B> batch_norm_backward(const Tensor<T, B>& dy, const Tensor<T, B>& x, const BatchNormStatistics<T, B>& s,
+                                 const Tensor<T, B>& gamma, bool batch_stats, Tensor<T, B>& dgamma, Tensor<T, B>& dbeta) {
+  check_shape(dy, x.shape(), "batch_norm_backward: grad");
+  auto dx = Tensor<T, B>::empty(x.shape());
+  batch_norm_backward_kernel(B{}, dy.data(), x.data(), x.size(0), x.size(1), x.size(2) * x.size(3), s.mean.data(),
+                             s.invstd.data(), gamma.data(), batch_stats, dx.data(), dgamma.data(), dbeta.data());
+  return dx;
+}
+
+}  // namespace hfc

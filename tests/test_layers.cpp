@@ -1,0 +1,140 @@
+#include "support.hpp"
+
+using namespace hfc;
+
+TEST_CASE("ReLU and ReLU6 clamp, and pass gradients only strictly inside the range") {
+  Rng rng(51);
+  auto x = test::random_tensor<double>(Shape{2, 3, 4, 5}, rng, -8, 8);
+  x(0, 0, 0, 0) = 0.0;
+  x(0, 0, 0, 1) = 6.0;
+  ReLU<double> relu;
+  ReLU6<double> relu6;
+  const auto y = relu.forward(x), y6 = relu6.forward(x);
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    CHECK(y.data()[i] == std::max(x.data()[i], 0.0));
+    CHECK(y6.data()[i] == std::min(std::max(x.data()[i], 0.0), 6.0));
+  }
+  const auto dy = test::random_tensor<double>(x.shape(), rng);
+  const auto dx = relu.backward(dy), dx6 = relu6.backward(dy);
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    const double v = x.data()[i];
+    CHECK(dx.data()[i] == (v > 0 ? dy.data()[i] : 0.0));
+    CHECK(dx6.data()[i] == (v > 0 && v < 6 ? dy.data()[i] : 0.0));
+  }
+  CHECK_THROWS_WITH_AS(relu.backward(dy), doctest::Contains("without a forward pass"), Error);
+}
+
+namespace {
+// BatchNorm2d by its definition in double: batch statistics with the biased variance.
+Tensor<double> reference_batch_norm(const Tensor<double>& x, const Tensor<double>& gamma, const Tensor<double>& beta,
+                                    std::vector<double>& mean, std::vector<double>& var) {
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  Tensor<double> y(x.shape());
+  mean.assign(std::size_t(c), 0);
+  var.assign(std::size_t(c), 0);
+  for (std::int64_t ch = 0; ch < c; ++ch) {
+    double s = 0, s2 = 0;
+    for (std::int64_t b = 0; b < n; ++b)
+      for (std::int64_t i = 0; i < h; ++i)
+        for (std::int64_t j = 0; j < w; ++j) s += x(b, ch, i, j);
+    const double m = s / double(n * h * w);
+    for (std::int64_t b = 0; b < n; ++b)
+      for (std::int64_t i = 0; i < h; ++i)
+        for (std::int64_t j = 0; j < w; ++j) s2 += (x(b, ch, i, j) - m) * (x(b, ch, i, j) - m);
+    const double v = s2 / double(n * h * w);
+    mean[std::size_t(ch)] = m;
+    var[std::size_t(ch)] = v;
+    for (std::int64_t b = 0; b < n; ++b)
+      for (std::int64_t i = 0; i < h; ++i)
+        for (std::int64_t j = 0; j < w; ++j)
+          y(b, ch, i, j) = (x(b, ch, i, j) - m) / std::sqrt(v + 1e-5) * gamma(ch) + beta(ch);
+  }
+  return y;
+}
+}  // namespace
+
+TEST_CASE("BatchNorm2d training: batch statistics, PyTorch's running-stat update and counter") {
+  Rng rng(52);
+  BatchNorm2d<double> bn(3);
+  bn.weight.value = test::random_tensor<double>(Shape{3}, rng, 0.5, 1.5);
+  bn.bias.value = test::random_tensor<double>(Shape{3}, rng);
+  const auto x = test::random_tensor<double>(Shape{4, 3, 5, 2}, rng, -2, 5);
+  std::vector<double> mean, var;
+  const auto ref = reference_batch_norm(x, bn.weight.value, bn.bias.value, mean, var);
+  CHECK(test::max_rel_error(bn.forward(x), ref) < 1e-12);
+  const double unbiased = 40.0 / 39.0;
+  for (std::int64_t c = 0; c < 3; ++c) {
+    CHECK(bn.running_mean(c) == doctest::Approx(0.1 * mean[std::size_t(c)]).epsilon(1e-12));
+    CHECK(bn.running_var(c) == doctest::Approx(0.9 + 0.1 * var[std::size_t(c)] * unbiased).epsilon(1e-12));
+  }
+  CHECK(bn.num_batches_tracked == 1);
+  std::vector<std::string> buffers;
+  bn.for_each_buffer([&](std::string_view name, auto&) { buffers.emplace_back(name); });
+  CHECK(buffers == std::vector<std::string>{"running_mean", "running_var"});
+  CHECK(parameter_count(bn) == 6);
+}
+
+TEST_CASE("BatchNorm2d eval uses the running statistics and leaves them alone") {
+  Rng rng(53);
+  BatchNorm2d<double> bn(2);
+  bn.running_mean = test::random_tensor<double>(Shape{2}, rng);
+  bn.running_var = test::random_tensor<double>(Shape{2}, rng, 0.5, 2.0);
+  bn.eval();
+  const auto x = test::random_tensor<double>(Shape{2, 2, 3, 3}, rng);
+  const auto y = bn.forward(x);
+  for (std::int64_t b = 0; b < 2; ++b)
+    for (std::int64_t c = 0; c < 2; ++c)
+      for (std::int64_t i = 0; i < 3; ++i)
+        CHECK(y(b, c, i, 1) == doctest::Approx((x(b, c, i, 1) - bn.running_mean(c)) / std::sqrt(bn.running_var(c) + 1e-5)));
+  CHECK(bn.num_batches_tracked == 0);
+  // A single value per channel is fine in eval, an error in training (as in PyTorch).
+  CHECK_NOTHROW(bn.forward(test::random_tensor<double>(Shape{1, 2, 1, 1}, rng)));
+  bn.train();
+  CHECK_THROWS_WITH_AS(bn.forward(test::random_tensor<double>(Shape{1, 2, 1, 1}, rng)),
+                       doctest::Contains("more than 1 value per channel"), Error);
+  CHECK_THROWS_WITH_AS(bn.forward(Tensor<double>({2, 3, 2, 2})), doctest::Contains("has 3 channels"), Error);
+}
+
+TEST_CASE("BatchNorm2d gradients match finite differences in training and eval modes") {
+  for (bool training : {true, false}) {
+    INFO("training = ", training);
+    Rng rng(54);
+    BatchNorm2d<double> bn(3);
+    bn.weight.value = test::random_tensor<double>(Shape{3}, rng, 0.5, 1.5);
+    bn.bias.value = test::random_tensor<double>(Shape{3}, rng);
+    bn.running_var = test::random_tensor<double>(Shape{3}, rng, 0.5, 2.0);
+    bn.train(training);
+    auto x = test::random_tensor<double>(Shape{3, 3, 4, 3}, rng);
+    const auto r = test::random_tensor<double>(x.shape(), rng);
+    bn.forward(x);
+    const auto dx = bn.backward(r);
+    // In training the re-runs move the running statistics, which the output does not read.
+    auto loss = [&] { NoGradGuard g; return test::dot(bn.forward(x), r); };
+    test::check_gradient("x", x, dx, loss, rng, 30, 1e-6);
+    test::check_gradient("weight", bn.weight.value, bn.weight.grad, loss, rng);
+    test::check_gradient("bias", bn.bias.value, bn.bias.grad, loss, rng);
+  }
+}
+
+TEST_CASE("Linear: y = x W^T + b with PyTorch's init bounds, gradients by finite differences") {
+  Rng rng(55);
+  Linear<double> fc(6, 4, true, rng);
+  for (double v : fc.weight.value.span()) CHECK(std::abs(v) <= 1 / std::sqrt(6.0));
+  for (double v : fc.bias.value.span()) CHECK(std::abs(v) <= 1 / std::sqrt(6.0));
+  auto x = test::random_tensor<double>(Shape{5, 6}, rng);
+  const auto y = fc.forward(x);
+  for (std::int64_t i = 0; i < 5; ++i)
+    for (std::int64_t o = 0; o < 4; ++o) {
+      double s = fc.bias.value(o);
+      for (std::int64_t k = 0; k < 6; ++k) s += x(i, k) * fc.weight.value(o, k);
+      CHECK(y(i, o) == doctest::Approx(s).epsilon(1e-13));
+    }
+  const auto r = test::random_tensor<double>(y.shape(), rng);
+  const auto dx = fc.backward(r);
+  auto loss = [&] { NoGradGuard g; return test::dot(fc.forward(x), r); };
+  test::check_gradient("x", x, dx, loss, rng);
+  test::check_gradient("weight", fc.weight.value, fc.weight.grad, loss, rng);
+  test::check_gradient("bias", fc.bias.value, fc.bias.grad, loss, rng);
+  CHECK_THROWS_WITH_AS(fc.forward(Tensor<double>({5, 7})), doctest::Contains("has 7 features"), Error);
+  CHECK_THROWS_WITH_AS(fc.forward(Tensor<double>({5, 6, 1})), doctest::Contains("rank 2"), Error);
+}
