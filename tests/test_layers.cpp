@@ -138,3 +138,74 @@ TEST_CASE("Linear: y = x W^T + b with PyTorch's init bounds, gradients by finite
   CHECK_THROWS_WITH_AS(fc.forward(Tensor<double>({5, 7})), doctest::Contains("has 7 features"), Error);
   CHECK_THROWS_WITH_AS(fc.forward(Tensor<double>({5, 6, 1})), doctest::Contains("rank 2"), Error);
 }
+
+TEST_CASE("MaxPool2d(3, 2, 1) matches the direct definition, with gradients to the first maximum") {
+  Rng rng(56);
+  MaxPool2d<double> pool;
+  auto x = test::random_tensor<double>(Shape{2, 2, 7, 6}, rng);
+  x(0, 0, 0, 0) = x(0, 0, 0, 1) = 5.0;  // a tie: the first in row-major order takes the gradient
+  const auto y = pool.forward(x);
+  REQUIRE(y.shape() == Shape{2, 2, 4, 3});
+  for (std::int64_t b = 0; b < 2; ++b)
+    for (std::int64_t c = 0; c < 2; ++c)
+      for (std::int64_t oy = 0; oy < 4; ++oy)
+        for (std::int64_t ox = 0; ox < 3; ++ox) {
+          double best = -1e300;
+          for (std::int64_t i = oy * 2 - 1; i <= oy * 2 + 1; ++i)
+            for (std::int64_t j = ox * 2 - 1; j <= ox * 2 + 1; ++j)
+              if (i >= 0 && i < 7 && j >= 0 && j < 6) best = std::max(best, x(b, c, i, j));
+          CHECK(y(b, c, oy, ox) == best);
+        }
+  Tensor<double> dy = Tensor<double>::full(y.shape(), 1.0);
+  const auto dx = pool.backward(dy);
+  // Window (0, 0) holds both 5s and gives its gradient to the first; (0, 1) holds only the second.
+  CHECK(dx(0, 0, 0, 0) == 1.0);
+  CHECK(dx(0, 0, 0, 1) == 1.0);
+  double total = 0;
+  for (double v : dx.span()) total += v;
+  CHECK(total == doctest::Approx(double(y.numel())));
+  // Away from ties the gradient is the derivative.
+  auto z = test::random_tensor<double>(Shape{1, 2, 5, 5}, rng);
+  const auto r = test::random_tensor<double>(Shape{1, 2, 3, 3}, rng);
+  pool.forward(z);
+  const auto dz = pool.backward(r);
+  auto loss = [&] { NoGradGuard g; return test::dot(pool.forward(z), r); };
+  test::check_gradient("x", z, dz, loss, rng, 50, 1e-6, 1e-7);
+  CHECK_THROWS_WITH_AS(MaxPool2d<double>({.kernel = 3, .stride = 2, .padding = 2}).forward(z),
+                       doctest::Contains("at most half the kernel"), Error);
+}
+
+TEST_CASE("AdaptiveAvgPool2d(1) and Flatten: means of planes, and their gradients") {
+  Rng rng(57);
+  AdaptiveAvgPool2d<double> gap;
+  Flatten<double> flat;
+  auto x = test::random_tensor<double>(Shape{3, 4, 5, 6}, rng);
+  const auto y = flat.forward(gap.forward(x));
+  REQUIRE(y.shape() == Shape{3, 4});
+  double s = 0;
+  for (std::int64_t i = 0; i < 5; ++i)
+    for (std::int64_t j = 0; j < 6; ++j) s += x(2, 1, i, j);
+  CHECK(y(2, 1) == doctest::Approx(s / 30));
+  const auto r = test::random_tensor<double>(y.shape(), rng);
+  const auto dx = gap.backward(flat.backward(r));
+  auto loss = [&] { NoGradGuard g; return test::dot(flat.forward(gap.forward(x)), r); };
+  test::check_gradient("x", x, dx, loss, rng);
+}
+
+TEST_CASE("Dropout: scaled Bernoulli mask in training, identity in eval, the same mask in backward") {
+  Rng rng(58);
+  Dropout<double> drop(0.25, rng);
+  const auto x = Tensor<double>::full(Shape{100, 100}, 1.0);
+  const auto y = drop.forward(x);
+  std::int64_t kept = 0;
+  for (double v : y.span()) {
+    CHECK((v == 0.0 || v == doctest::Approx(1 / 0.75)));
+    kept += v != 0.0;
+  }
+  CHECK(std::abs(double(kept) / 1e4 - 0.75) < 0.02);
+  const auto dx = drop.backward(Tensor<double>::full(x.shape(), 2.0));
+  for (std::int64_t i = 0; i < x.numel(); ++i) CHECK(dx.data()[i] == 2.0 * y.data()[i]);
+  drop.eval();
+  CHECK(drop.forward(x).shares_storage_with(x));
+  CHECK_THROWS_AS(Dropout<double>(1.5), Error);
+}

@@ -4,6 +4,7 @@
 // finds that backend's kernels, e.g. `frequency_filter_kernel(B{}, ...)` resolves to
 // hfc::cpu_backend::frequency_filter_kernel for hfc::cpu.
 #include <concepts>
+#include <cstdint>
 #include <string_view>
 
 namespace hfc {
@@ -36,5 +37,11 @@ concept HostBackend = Backend<B> && B::host_accessible;
 // gradient checks.
 template <class T>
 concept Scalar = std::same_as<T, float> || std::same_as<T, double>;
+
+// What a Tensor may hold: the scalars, plus integer indices (max-pool argmax, counters) and byte
+// masks (dropout), as PyTorch's int64 and uint8 tensors.
+template <class T>
+concept Element = Scalar<T> || std::same_as<T, std::int64_t> || std::same_as<T, std::int32_t> ||
+                  std::same_as<T, std::uint8_t>;
 
 }  // namespace hfc

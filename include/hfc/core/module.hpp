@@ -71,4 +71,21 @@ class TrainingFlag {
   bool training_ = true;
 };
 
+// Base of the layers without parameters or buffers (activations, pooling, reshaping, dropout).
+class ParameterlessLayer : public TrainingFlag {
+ public:
+  void train(bool on = true) { training_ = on; }
+  void eval() { train(false); }
+  template <class F>
+  void for_each_parameter(F&&) {}
+  template <class F>
+  void for_each_buffer(F&&) {}
+};
+
+// The error of a backward that has nothing to work from.
+inline void check_forward_kept(bool kept, const char* layer) {
+  check(kept, layer, "::backward called without a forward pass that kept its input "
+                     "(none ran, it ran under NoGradGuard, or backward already consumed it)");
+}
+
 }  // namespace hfc

@@ -22,7 +22,7 @@
 
 namespace hfc {
 
-template <Scalar T, Backend B = cpu>
+template <Element T, Backend B = cpu>
 class Tensor {
  public:
   using value_type = T;

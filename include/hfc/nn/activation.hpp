@@ -9,7 +9,7 @@
 namespace hfc {
 
 template <Scalar T, Backend B, int Upper>  // Upper < 0: no upper bound
-class ClampActivation : public TrainingFlag {
+class ClampActivation : public ParameterlessLayer {
  public:
   using value_type = T;
   using backend_type = B;
@@ -20,19 +20,11 @@ class ClampActivation : public TrainingFlag {
     return y;
   }
   Tensor<T, B> backward(const Tensor<T, B>& dy) {
-    check(output_.defined(), "activation backward called without a forward pass that kept its output "
-                             "(none ran, it ran under NoGradGuard, or backward already consumed it)");
+    check_forward_kept(output_.defined(), Upper < 0 ? "ReLU" : "ReLU6");
     auto dx = clamp_backward(dy, output_, T(0), upper());
     output_ = Tensor<T, B>();
     return dx;
   }
-  void train(bool on = true) { training_ = on; }
-  void eval() { train(false); }
-  template <class F>
-  void for_each_parameter(F&&) {}
-  template <class F>
-  void for_each_buffer(F&&) {}
-
  private:
   static constexpr T upper() { return Upper < 0 ? std::numeric_limits<T>::infinity() : T(Upper); }
   Tensor<T, B> output_;

@@ -51,8 +51,7 @@ class BatchNorm2d : public TrainingFlag {
   }
 
   Tensor<T, B> backward(const Tensor<T, B>& dy) {
-    check(input_.defined(), "BatchNorm2d::backward called without a forward pass that kept its input "
-                            "(none ran, it ran under NoGradGuard, or backward already consumed it)");
+    check_forward_kept(input_.defined(), "BatchNorm2d");
     auto dx = batch_norm_backward(dy, input_, stats_, weight.value, batch_stats_, weight.grad, bias.grad);
     input_ = Tensor<T, B>();
     return dx;

@@ -56,8 +56,7 @@ class Conv2d : public TrainingFlag {
   // Adds dL/dx into dx (of the input's shape) when accumulate, else overwrites it. Lets a parent
   // whose input also feeds another branch sum both gradients without another pass.
   void backward_into(const Tensor<T, B>& dy, Tensor<T, B>& dx, bool accumulate = true) {
-    check(input_.defined(), "Conv2d::backward called without a forward pass that kept its input "
-                            "(none ran, it ran under NoGradGuard, or backward already consumed it)");
+    check_forward_kept(input_.defined(), "Conv2d");
     conv2d_backward(dy, input_, weight.value, options_.geometry,
                     Conv2dGradients<T, B>{&dx, accumulate, &weight.grad, options_.bias ? &bias.grad : nullptr});
     input_ = Tensor<T, B>();

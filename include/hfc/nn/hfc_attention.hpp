@@ -106,8 +106,7 @@ class HfcAttention : public TrainingFlag {
   }
 
   Tensor<T, B> backward(const Tensor<T, B>& dy) {
-    check(input_.defined(), "HfcAttention::backward called without a forward pass that kept its input "
-                            "(none ran, it ran under NoGradGuard, or backward already consumed it)");
+    check_forward_kept(input_.defined(), "HfcAttention");
     check_shape(dy, input_.shape(), "HfcAttention::backward: grad");
     const std::int64_t n = dy.size(0), h = dy.size(2), w = dy.size(3);
 

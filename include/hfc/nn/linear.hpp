@@ -31,8 +31,7 @@ class Linear : public TrainingFlag {
     return linear(x, weight.value, bias.value);
   }
   Tensor<T, B> backward(const Tensor<T, B>& dy) {
-    check(input_.defined(), "Linear::backward called without a forward pass that kept its input "
-                            "(none ran, it ran under NoGradGuard, or backward already consumed it)");
+    check_forward_kept(input_.defined(), "Linear");
     auto dx = linear_backward(dy, input_, weight.value, weight.grad, has_bias_ ? &bias.grad : nullptr);
     input_ = Tensor<T, B>();
     return dx;

@@ -10,4 +10,5 @@
 #include "hfc/backend/cpu/gemm.hpp"
 #include "hfc/backend/cpu/linear.hpp"
 #include "hfc/backend/cpu/memory.hpp"
+#include "hfc/backend/cpu/pooling.hpp"
 #include "hfc/backend/cpu/svd.hpp"

@@ -1,0 +1,80 @@
+#pragma once
+// Max pooling (with the argmax kept for backward) and global average pooling, NCHW.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "hfc/backend/cpu/elementwise.hpp"
+
+namespace hfc::cpu_backend {
+
+// x [planes, h, w] -> y [planes, oh, ow]; argmax holds the flat index into the input plane.
+// Padding acts as -infinity; the first maximum in row-major order wins, and NaN propagates, as
+// in PyTorch.
+template <class T>
+void max_pool_kernel(cpu, const T* x, std::int64_t planes, std::int64_t h, std::int64_t w, std::int64_t k,
+                     std::int64_t stride, std::int64_t pad, std::int64_t oh, std::int64_t ow, T* y,
+                     std::int64_t* argmax) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t pl = 0; pl < planes; ++pl) {
+    const T* xp = x + pl * h * w;
+    for (std::int64_t oy = 0; oy < oh; ++oy)
+      for (std::int64_t ox = 0; ox < ow; ++ox) {
+        T best = -std::numeric_limits<T>::infinity();
+        std::int64_t where = -1;
+        for (std::int64_t i = 0; i < k; ++i) {
+          const std::int64_t yy = oy * stride - pad + i;
+          if (yy < 0 || yy >= h) continue;
+          for (std::int64_t j = 0; j < k; ++j) {
+            const std::int64_t xx = ox * stride - pad + j;
+            if (xx < 0 || xx >= w) continue;
+            const T v = xp[yy * w + xx];
+            if (where < 0 || v > best || std::isnan(v)) {
+              best = v;
+              where = yy * w + xx;
+              if (std::isnan(v)) break;
+            }
+          }
+          if (std::isnan(best)) break;
+        }
+        y[(pl * oh + oy) * ow + ox] = best;
+        argmax[(pl * oh + oy) * ow + ox] = where;
+      }
+  }
+}
+
+// dx[argmax] += dy (dx overwritten first).
+template <class T>
+void max_pool_backward_kernel(cpu, const T* dy, const std::int64_t* argmax, std::int64_t planes, std::int64_t in_plane,
+                              std::int64_t out_plane, T* dx) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t pl = 0; pl < planes; ++pl) {
+    T* dxp = dx + pl * in_plane;
+    for (std::int64_t i = 0; i < in_plane; ++i) dxp[i] = T(0);
+    for (std::int64_t o = 0; o < out_plane; ++o) dxp[argmax[pl * out_plane + o]] += dy[pl * out_plane + o];
+  }
+}
+
+// y[pl] = mean of plane pl.
+template <class T>
+void global_avg_pool_kernel(cpu, const T* x, std::int64_t planes, std::int64_t plane, T* y) {
+#pragma omp parallel for schedule(static) if (planes * plane > (1 << 16))
+  for (std::int64_t pl = 0; pl < planes; ++pl) y[pl] = sum(x + pl * plane, plane) / T(plane);
+}
+
+// dx[pl, :] = dy[pl] / plane.
+template <class T>
+void global_avg_pool_backward_kernel(cpu, const T* dy, std::int64_t planes, std::int64_t plane, T* dx) {
+#pragma omp parallel for schedule(static) if (planes * plane > (1 << 16))
+  for (std::int64_t pl = 0; pl < planes; ++pl)
+    for (std::int64_t i = 0; i < plane; ++i) dx[pl * plane + i] = dy[pl] / T(plane);
+}
+
+// y = x * mask * scale, the mask given (dropout's forward and backward alike).
+template <class T>
+void masked_scale_kernel(cpu, const T* x, const std::uint8_t* mask, std::int64_t n, T scale, T* y) {
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+  for (std::int64_t i = 0; i < n; ++i) y[i] = mask[i] ? x[i] * scale : T(0);
+}
+
+}  // namespace hfc::cpu_backend
