@@ -1,8 +1,11 @@
 #pragma once
 // hfcnet for nvcc translation units: the core and the cuda backend, never Eigen.
-// The cuda backend so far covers tensor storage, host/device copies and the batched SVD with its
-// backward; the other components follow (see docs/performance.md for what has run on a GPU).
+// The cuda backend so far covers tensor storage, host/device copies, the frequency filters, the
+// batched SVD with its backward, the correlation and the sigmoid gate; convolutions and the
+// layers follow (docs/performance.md says what has run on a GPU).
 #include "hfc/backend/cuda/check.cuh"
+#include "hfc/backend/cuda/elementwise.cuh"
+#include "hfc/backend/cuda/filter.cuh"
 #include "hfc/backend/cuda/memory.cuh"
 #include "hfc/backend/cuda/svd.cuh"
 #include "hfc/core/backend.hpp"
@@ -13,4 +16,8 @@
 #include "hfc/core/rng.hpp"
 #include "hfc/core/shape.hpp"
 #include "hfc/core/tensor.hpp"
+#include "hfc/ops/correlation.hpp"
+#include "hfc/ops/elementwise.hpp"
+#include "hfc/ops/filter.hpp"
+#include "hfc/ops/gating.hpp"
 #include "hfc/ops/svd.hpp"

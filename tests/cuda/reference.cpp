@@ -2,7 +2,7 @@
 
 #include <Eigen/Dense>
 
-#include <hfc/core/rng.hpp>
+#include <hfc/hfc.hpp>
 
 namespace hfc::test {
 
@@ -37,6 +37,13 @@ std::vector<float> matrices_with_singular_values(std::int64_t batch, std::int64_
     for (Eigen::Index i = 0; i < a.size(); ++i) out.push_back(static_cast<float>(a.data()[i]));
   }
   return out;
+}
+
+std::vector<float> reference_ideal_filter(const std::vector<float>& x, std::int64_t maps, std::int64_t h,
+                                          std::int64_t w, bool high_pass, double cutoff) {
+  const auto t = Tensor<float>::from(Shape{maps, h, w}, x);
+  return high_pass ? frequency_filter(t, IdealHighPass{cutoff}).to_vector()
+                   : frequency_filter(t, IdealLowPass{cutoff}).to_vector();
 }
 
 }  // namespace hfc::test

@@ -14,3 +14,11 @@ std::vector<float> matrices_with_singular_values(std::int64_t batch, std::int64_
                                                  const std::vector<double>& sigma, std::uint64_t seed);
 
 }  // namespace hfc::test
+
+namespace hfc::test {
+
+// The cpu backend's ideal high-pass (or low-pass) filter of `maps` h x w float maps.
+std::vector<float> reference_ideal_filter(const std::vector<float>& x, std::int64_t maps, std::int64_t h,
+                                          std::int64_t w, bool high_pass, double cutoff);
+
+}  // namespace hfc::test

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "hfc/backend/cuda/check.cuh"
+#include "hfc/backend/cuda/launch.cuh"
 #include "hfc/core/backend.hpp"
 
 namespace hfc::cuda_backend {
@@ -63,16 +64,13 @@ inline void free_bytes(cuda, void* p, std::size_t bytes) { DeviceBlockCache::ins
 namespace detail {
 template <class T>
 __global__ void fill_kernel(T* dst, std::int64_t n, T value) {
-  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x)
-    dst[i] = value;
+  HFC_GRID_STRIDE_LOOP(i, n) dst[i] = value;
 }
 }  // namespace detail
 
 template <class T>
 void fill_n(cuda, T* dst, std::int64_t n, T value) {
-  const int threads = 256;
-  const int blocks = static_cast<int>(std::min<std::int64_t>((n + threads - 1) / threads, 4096));
-  detail::fill_kernel<<<blocks, threads>>>(dst, n, value);
+  detail::fill_kernel<<<blocks_for(n), kThreads>>>(dst, n, value);
   HFC_CUDA_CHECK_LAUNCH("fill_kernel");
 }
 template <class T>

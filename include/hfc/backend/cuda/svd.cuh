@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "hfc/backend/cuda/check.cuh"
+#include "hfc/backend/cuda/launch.cuh"
 #include "hfc/core/backend.hpp"
 
 namespace hfc::cuda_backend {
@@ -168,9 +169,7 @@ __global__ void jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int 
 template <class T>
 __global__ void svd_backward_kernel_impl(const T* u, const T* v, const T* ds, std::int64_t batch, int m, int n, T* da) {
   const int k = m < n ? m : n;
-  const std::int64_t total = batch * m * n;
-  for (std::int64_t idx = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; idx < total;
-       idx += std::int64_t(gridDim.x) * blockDim.x) {
+  HFC_GRID_STRIDE_LOOP(idx, batch * m * n) {
     const std::int64_t b = idx / (m * n);
     const int i = static_cast<int>(idx / n % m), j = static_cast<int>(idx % n);
     const T* ui = u + (b * m + i) * k;
@@ -209,10 +208,8 @@ void svd_kernel(cuda, const T* a, std::int64_t batch, std::int64_t m, std::int64
 template <class T>
 void svd_backward_kernel(cuda, const T* u, const T* v, const T* ds, std::int64_t batch, std::int64_t m,
                          std::int64_t n, T* da) {
-  const std::int64_t total = batch * m * n;
-  const int threads = 256;
-  const int blocks = static_cast<int>(std::min<std::int64_t>((total + threads - 1) / threads, 65535));
-  detail::svd_backward_kernel_impl<T><<<blocks, threads>>>(u, v, ds, batch, static_cast<int>(m), static_cast<int>(n), da);
+  detail::svd_backward_kernel_impl<T><<<blocks_for(batch * m * n), kThreads>>>(u, v, ds, batch, static_cast<int>(m),
+                                                                                static_cast<int>(n), da);
   HFC_CUDA_CHECK_LAUNCH("svd_backward_kernel");
 }
 

@@ -1,0 +1,94 @@
+#pragma once
+// Frequency filtering on the GPU: batched cuFFT R2C, one kernel multiplying the half-spectrum by
+// the response, batched C2R. Plans are cached per (h, w, maps, precision).
+#include <cufft.h>
+
+#include <complex>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "hfc/backend/cuda/check.cuh"
+#include "hfc/backend/cuda/launch.cuh"
+#include "hfc/backend/cuda/memory.cuh"
+
+namespace hfc::cuda_backend {
+
+inline void check_cufft(cufftResult status, const char* call, const char* file, int line) {
+  if (status != CUFFT_SUCCESS) fail("cuFFT error ", int(status), " in ", call, " at ", file, ":", line);
+}
+#define HFC_CUFFT_CHECK(call) ::hfc::cuda_backend::check_cufft((call), #call, __FILE__, __LINE__)
+
+template <class T>
+struct CufftTypes;
+template <>
+struct CufftTypes<float> {
+  using real = cufftReal;
+  using complex = cufftComplex;
+  static constexpr cufftType forward = CUFFT_R2C, inverse = CUFFT_C2R;
+  static cufftResult r2c(cufftHandle p, real* in, complex* out) { return cufftExecR2C(p, in, out); }
+  static cufftResult c2r(cufftHandle p, complex* in, real* out) { return cufftExecC2R(p, in, out); }
+};
+template <>
+struct CufftTypes<double> {
+  using real = cufftDoubleReal;
+  using complex = cufftDoubleComplex;
+  static constexpr cufftType forward = CUFFT_D2Z, inverse = CUFFT_Z2D;
+  static cufftResult r2c(cufftHandle p, real* in, complex* out) { return cufftExecD2Z(p, in, out); }
+  static cufftResult c2r(cufftHandle p, complex* in, real* out) { return cufftExecZ2D(p, in, out); }
+};
+
+template <class T>
+class CufftPlanCache {
+ public:
+  static CufftPlanCache& instance() {
+    static CufftPlanCache* cache = new CufftPlanCache;  // plans live as long as the process
+    return *cache;
+  }
+  std::pair<cufftHandle, cufftHandle> get(int h, int w, int maps) {
+    std::lock_guard lock(mutex_);
+    const auto key = std::make_tuple(h, w, maps);
+    auto it = plans_.find(key);
+    if (it != plans_.end()) return it->second;
+    int dims[2] = {h, w};
+    const int half = h * (w / 2 + 1);
+    cufftHandle forward, inverse;
+    HFC_CUFFT_CHECK(cufftPlanMany(&forward, 2, dims, nullptr, 1, h * w, nullptr, 1, half, CufftTypes<T>::forward, maps));
+    HFC_CUFFT_CHECK(cufftPlanMany(&inverse, 2, dims, nullptr, 1, half, nullptr, 1, h * w, CufftTypes<T>::inverse, maps));
+    return plans_.emplace(key, std::pair{forward, inverse}).first->second;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::tuple<int, int, int>, std::pair<cufftHandle, cufftHandle>> plans_;
+};
+
+namespace detail {
+template <class C, class T>
+__global__ void scale_spectrum(C* spectrum, const T* response, std::int64_t half, std::int64_t total) {
+  HFC_GRID_STRIDE_LOOP(i, total) {
+    const T r = response[i % half];
+    spectrum[i].x *= r;
+    spectrum[i].y *= r;
+  }
+}
+}  // namespace detail
+
+// Same contract as the cpu kernel: `response` is h x (w/2 + 1) on the device, 1/(h w) folded in.
+template <class T>
+void frequency_filter_kernel(cuda, const T* in, T* out, std::int64_t maps, std::int64_t h, std::int64_t w,
+                             const T* response) {
+  using Types = CufftTypes<T>;
+  const auto [forward, inverse] = CufftPlanCache<T>::instance().get(int(h), int(w), int(maps));
+  const std::int64_t half = h * (w / 2 + 1);
+  const std::size_t bytes = static_cast<std::size_t>(maps * half) * sizeof(typename Types::complex);
+  auto* spectrum = static_cast<typename Types::complex*>(allocate_bytes(cuda{}, bytes));
+  HFC_CUFFT_CHECK(Types::r2c(forward, const_cast<T*>(in), spectrum));  // R2C leaves its input intact
+  detail::scale_spectrum<<<blocks_for(maps * half), kThreads>>>(spectrum, response, half, maps * half);
+  HFC_CUDA_CHECK_LAUNCH("scale_spectrum");
+  HFC_CUFFT_CHECK(Types::c2r(inverse, spectrum, out));
+  free_bytes(cuda{}, spectrum, bytes);  // back to the cache; the stream orders its reuse
+}
+
+}  // namespace hfc::cuda_backend

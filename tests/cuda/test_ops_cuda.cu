@@ -1,0 +1,102 @@
+// The cuda filter, correlation and gate against the cpu backend and direct loops, on random inputs.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include <hfc/cuda.cuh>
+
+#include "reference.hpp"
+
+using namespace hfc;
+
+namespace {
+
+bool no_gpu() {
+  if (cuda_backend::device_available()) return false;
+  std::printf("SKIPPED: no CUDA device\n");
+  return true;
+}
+
+std::vector<float> randn(std::size_t n, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(n);
+  for (auto& x : v) x = static_cast<float>(rng.normal());
+  return v;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double d = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(double(a[i]) - b[i]));
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("cuda frequency filter matches the cpu backend (cuFFT against FFTW), 1e-5 absolute on unit data") {
+  if (no_gpu()) return;
+  for (auto [h, w] : {std::pair<std::int64_t, std::int64_t>{56, 56}, {14, 14}, {9, 12}, {7, 5}}) {
+    INFO(h, "x", w);
+    const std::int64_t maps = 6;
+    const auto x = randn(std::size_t(maps * h * w), 1);
+    const auto dev = Tensor<float, cuda>::from(Shape{maps, 1, h, w}, x);
+    CHECK(max_abs_diff(frequency_filter(dev, IdealHighPass{0.25}).to_vector(),
+                       test::reference_ideal_filter(x, maps, h, w, true, 0.25)) < 1e-5);
+    CHECK(max_abs_diff(frequency_filter(dev, IdealLowPass{0.4}).to_vector(),
+                       test::reference_ideal_filter(x, maps, h, w, false, 0.4)) < 1e-5);
+  }
+}
+
+TEST_CASE("cuda correlation and its backward match direct loops") {
+  if (no_gpu()) return;
+  const std::int64_t n = 3, h = 6, w = 5, lq = 5, lk = 5;
+  const auto q = randn(std::size_t(n * lq), 2), k = randn(std::size_t(n * lk), 3), dm = randn(std::size_t(n * h * w), 4);
+  const std::vector<SigmaPair<float, cuda>> pairs = {
+      {Tensor<float, cuda>::from(Shape{n, lq}, q), Tensor<float, cuda>::from(Shape{n, lk}, k)}};
+  const auto m = correlation(pairs, h, w).to_vector();
+  const auto grads = correlation_backward(Tensor<float, cuda>::from(Shape{n, 1, h, w}, dm), pairs);
+  const auto dq = grads[0].query.to_vector(), dk = grads[0].key.to_vector();
+  for (std::int64_t b = 0; b < n; ++b) {
+    for (std::int64_t i = 0; i < h; ++i)
+      for (std::int64_t j = 0; j < w; ++j) {
+        const float expected = (i < lq && j < lk) ? q[std::size_t(b * lq + i)] * k[std::size_t(b * lk + j)] : 0.0f;
+        CHECK(m[std::size_t((b * h + i) * w + j)] == doctest::Approx(expected).epsilon(1e-6));
+      }
+    for (std::int64_t i = 0; i < lq; ++i) {
+      double s = 0;
+      for (std::int64_t j = 0; j < lk; ++j) s += dm[std::size_t((b * h + i) * w + j)] * k[std::size_t(b * lk + j)];
+      CHECK(dq[std::size_t(b * lq + i)] == doctest::Approx(s).epsilon(1e-5));
+    }
+    for (std::int64_t j = 0; j < lk; ++j) {
+      double s = 0;
+      for (std::int64_t i = 0; i < lq; ++i) s += dm[std::size_t((b * h + i) * w + j)] * q[std::size_t(b * lq + i)];
+      CHECK(dk[std::size_t(b * lk + j)] == doctest::Approx(s).epsilon(1e-5));
+    }
+  }
+}
+
+TEST_CASE("cuda sigmoid gate and its backward match direct loops") {
+  if (no_gpu()) return;
+  const std::int64_t n = 2, c = 5, plane = 7 * 9;
+  const auto z = randn(std::size_t(n * plane), 5), x = randn(std::size_t(n * c * plane), 6),
+             dy = randn(std::size_t(n * c * plane), 7);
+  const auto zt = Tensor<float, cuda>::from(Shape{n, 1, 7, 9}, z), xt = Tensor<float, cuda>::from(Shape{n, c, 7, 9}, x);
+  const auto r = sigmoid_gate(zt, xt);
+  const auto g = sigmoid_gate_backward(Tensor<float, cuda>::from(xt.shape(), dy), xt, r.gate);
+  const auto y = r.y.to_vector(), a = r.gate.to_vector(), dx = g.dx.to_vector(), dz = g.dz.to_vector();
+  for (std::int64_t b = 0; b < n; ++b)
+    for (std::int64_t p = 0; p < plane; ++p) {
+      const double s = 1 / (1 + std::exp(-double(z[std::size_t(b * plane + p)])));
+      CHECK(a[std::size_t(b * plane + p)] == doctest::Approx(s).epsilon(1e-6));
+      double sum = 0;
+      for (std::int64_t ch = 0; ch < c; ++ch) {
+        const auto i = std::size_t((b * c + ch) * plane + p);
+        CHECK(y[i] == doctest::Approx(s * x[i]).epsilon(1e-5));
+        CHECK(dx[i] == doctest::Approx(s * dy[i]).epsilon(1e-5));
+        sum += double(dy[i]) * x[i];
+      }
+      CHECK(dz[std::size_t(b * plane + p)] == doctest::Approx(s * (1 - s) * sum).epsilon(1e-4));
+    }
+  CHECK_THROWS_WITH_AS(sigmoid_gate(Tensor<float, cuda>::zeros(Shape{n, 2, 7, 9}), xt), doctest::Contains("broadcast"), Error);
+}
