@@ -90,6 +90,11 @@ TEST_CASE("conv2d_backward matches finite differences for input, weight and bias
     add_(dw, dw, 1.0);
     CHECK(test::max_rel_error(dx2, dx) < 1e-13);
     CHECK(test::max_rel_error(dw2, dw) < 1e-13);
+    // Accumulating into an undefined gradient starts from zero.
+    Tensor<double> fresh;
+    conv2d_backward(r, x, w, c.g, Conv2dGradients<double, cpu>{&fresh, true, nullptr, nullptr});
+    add_(fresh, fresh, 1.0);
+    CHECK(test::max_rel_error(fresh, dx) < 1e-13);
   }
 }
 

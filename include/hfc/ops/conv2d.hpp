@@ -56,14 +56,16 @@ void conv2d_backward(const Tensor<T, B>& dy, const Tensor<T, B>& x, const Tensor
                      const Conv2dGeometry& g, const Conv2dGradients<T, B>& out) {
   const Conv2dDims d = conv2d_dims(x, weight, g);
   check_shape(dy, Shape{d.n, d.o, d.oh, d.ow}, "conv2d_backward: grad");
+  // Accumulating into an undefined dx means starting from zero: the kernel then overwrites it.
+  const bool accumulate = out.dx && out.accumulate_dx && out.dx->defined();
   if (out.dx) {
-    if (!out.accumulate_dx || !out.dx->defined()) *out.dx = Tensor<T, B>::empty(x.shape());
+    if (!accumulate) *out.dx = Tensor<T, B>::empty(x.shape());
     check_shape(*out.dx, x.shape(), "conv2d_backward: dx");
   }
   if (out.dweight) check_shape(*out.dweight, weight.shape(), "conv2d_backward: weight grad");
   if (out.dbias) check_shape(*out.dbias, Shape{d.o}, "conv2d_backward: bias grad");
-  conv2d_backward_kernel(B{}, dy.data(), x.data(), weight.data(), d, out.dx ? out.dx->data() : nullptr,
-                         out.dx && out.accumulate_dx, out.dweight ? out.dweight->data() : nullptr,
+  conv2d_backward_kernel(B{}, dy.data(), x.data(), weight.data(), d, out.dx ? out.dx->data() : nullptr, accumulate,
+                         out.dweight ? out.dweight->data() : nullptr,
                          out.dbias ? out.dbias->data() : nullptr);
 }
 
