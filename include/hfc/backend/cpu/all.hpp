@@ -10,5 +10,6 @@
 #include "hfc/backend/cpu/gemm.hpp"
 #include "hfc/backend/cpu/linear.hpp"
 #include "hfc/backend/cpu/memory.hpp"
+#include "hfc/backend/cpu/optim.hpp"
 #include "hfc/backend/cpu/pooling.hpp"
 #include "hfc/backend/cpu/svd.hpp"

@@ -1,0 +1,133 @@
+#pragma once
+// Optimisers with PyTorch's update rules: Adam, AdamW and SGD (momentum, dampening, Nesterov,
+// weight decay), over parameter groups that each carry their own lr and weight decay.
+//
+// An optimiser holds pointers to the parameters (gathered with hfc::parameters(module)), so the
+// module must outlive it and stay where it is.
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "hfc/core/module.hpp"
+
+namespace hfc {
+
+template <Scalar T, Backend B>
+struct ParamGroup {
+  std::vector<Parameter<T, B>*> params;
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+};
+
+// Every parameter of a module, in for_each_parameter order.
+template <Module M>
+std::vector<Parameter<typename M::value_type, typename M::backend_type>*> parameters(M& m) {
+  std::vector<Parameter<typename M::value_type, typename M::backend_type>*> out;
+  m.for_each_parameter([&](std::string_view, auto& p) { out.push_back(&p); });
+  return out;
+}
+
+template <Scalar T, Backend B>
+class Optimizer {
+ public:
+  std::vector<ParamGroup<T, B>>& param_groups() { return groups_; }
+  const std::vector<ParamGroup<T, B>>& param_groups() const { return groups_; }
+  void add_param_group(ParamGroup<T, B> g) {
+    check(g.lr >= 0, "optimizer: lr must be >= 0, got ", g.lr);
+    check(g.weight_decay >= 0, "optimizer: weight_decay must be >= 0, got ", g.weight_decay);
+    groups_.push_back(std::move(g));
+  }
+  void zero_grad() {
+    for (auto& g : groups_)
+      for (auto* p : g.params) p->zero_grad();
+  }
+  // The learning rate of the first group, and a setter for all of them (what schedulers move).
+  double lr() const { return groups_.empty() ? 0.0 : groups_.front().lr; }
+  void set_lr(double lr) {
+    for (auto& g : groups_) g.lr = lr;
+  }
+
+ protected:
+  std::vector<ParamGroup<T, B>> groups_;
+};
+
+struct AdamOptions {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0;
+};
+
+// torch.optim.Adam, or torch.optim.AdamW with decoupled weight decay.
+template <Scalar T, Backend B = cpu>
+class Adam : public Optimizer<T, B> {
+ public:
+  Adam(std::vector<Parameter<T, B>*> params, const AdamOptions& o = {}, bool decoupled_weight_decay = false)
+      : o_(o), decoupled_(decoupled_weight_decay) {
+    check(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1, "Adam: betas must be in [0, 1), got (", o.beta1,
+          ", ", o.beta2, ")");
+    check(o.eps >= 0, "Adam: eps must be >= 0, got ", o.eps);
+    this->add_param_group({std::move(params), o.lr, o.weight_decay});
+  }
+
+  void step() {
+    for (auto& g : this->groups_)
+      for (auto* p : g.params) {
+        auto [it, fresh] = state_.try_emplace(p);
+        State& s = it->second;
+        if (fresh) s = {Tensor<T, B>::zeros(p->value.shape()), Tensor<T, B>::zeros(p->value.shape()), 0};
+        ++s.step;
+        adam_update_kernel(B{}, p->value.data(), p->grad.data(), s.m.data(), s.v.data(), p->value.numel(), g.lr,
+                           o_.beta1, o_.beta2, o_.eps, g.weight_decay, decoupled_, s.step);
+      }
+  }
+
+  struct State {
+    Tensor<T, B> m, v;  // exp_avg, exp_avg_sq
+    std::int64_t step = 0;
+  };
+  // Per-parameter state, for checkpoints.
+  std::unordered_map<Parameter<T, B>*, State>& state() { return state_; }
+
+ private:
+  AdamOptions o_;
+  bool decoupled_;
+  std::unordered_map<Parameter<T, B>*, State> state_;
+};
+
+template <Scalar T, Backend B = cpu>
+class AdamW : public Adam<T, B> {
+ public:
+  // PyTorch's AdamW defaults to weight_decay 0.01.
+  AdamW(std::vector<Parameter<T, B>*> params, AdamOptions o = {.weight_decay = 1e-2})
+      : Adam<T, B>(std::move(params), o, true) {}
+};
+
+struct SgdOptions {
+  double lr = 1e-2, momentum = 0.0, dampening = 0.0, weight_decay = 0.0;
+  bool nesterov = false;
+};
+
+template <Scalar T, Backend B = cpu>
+class Sgd : public Optimizer<T, B> {
+ public:
+  Sgd(std::vector<Parameter<T, B>*> params, const SgdOptions& o) : o_(o) {
+    check(o.momentum >= 0, "SGD: momentum must be >= 0, got ", o.momentum);
+    check(!o.nesterov || (o.momentum > 0 && o.dampening == 0),
+          "SGD: Nesterov momentum requires a momentum and zero dampening");
+    this->add_param_group({std::move(params), o.lr, o.weight_decay});
+  }
+
+  void step() {
+    for (auto& g : this->groups_)
+      for (auto* p : g.params) {
+        auto [it, fresh] = momentum_.try_emplace(p);
+        if (fresh && o_.momentum != 0) it->second = Tensor<T, B>::zeros(p->value.shape());
+        sgd_update_kernel(B{}, p->value.data(), p->grad.data(), o_.momentum != 0 ? it->second.data() : nullptr,
+                          p->value.numel(), g.lr, o_.momentum, o_.dampening, g.weight_decay, o_.nesterov, fresh);
+      }
+  }
+
+ private:
+  SgdOptions o_;
+  std::unordered_map<Parameter<T, B>*, Tensor<T, B>> momentum_;
+};
+
+}  // namespace hfc
