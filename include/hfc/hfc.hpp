@@ -18,6 +18,7 @@
 #include "hfc/nn/hfc_attention.hpp"
 #include "hfc/nn/linear.hpp"
 #include "hfc/nn/pooling.hpp"
+#include "hfc/nn/resnet.hpp"
 #include "hfc/ops/activation.hpp"
 #include "hfc/ops/batch_norm.hpp"
 #include "hfc/ops/conv2d.hpp"
