@@ -17,6 +17,7 @@
 #include "hfc/nn/dropout.hpp"
 #include "hfc/nn/hfc_attention.hpp"
 #include "hfc/nn/linear.hpp"
+#include "hfc/nn/mobilenet_v2.hpp"
 #include "hfc/nn/pooling.hpp"
 #include "hfc/nn/resnet.hpp"
 #include "hfc/ops/activation.hpp"

@@ -13,32 +13,12 @@
 #include "hfc/nn/conv2d.hpp"
 #include "hfc/nn/hfc_attention.hpp"
 #include "hfc/nn/linear.hpp"
+#include "hfc/nn/network_options.hpp"
 #include "hfc/nn/pooling.hpp"
 
 namespace hfc {
 
-// Which attention the networks carry (the paper's Tables 1 and 2). BAM arrives with its module.
-enum class Attention { none, hfc, lfc, hfc_lfc, hfc_lfc_hl };
-
-struct NetworkOptions {
-  std::int64_t in_channels = 1;
-  std::int64_t num_classes = 7;
-  Attention attention = Attention::none;
-  HfcOptions hfc{};          // filter family and cutoff; queries follow `attention`
-  std::int64_t width = 64;   // ResNet18's first stage; 64 is torchvision's (smaller for tests)
-};
-
 namespace detail {
-inline std::optional<QuerySet> query_set(Attention a) {
-  switch (a) {
-    case Attention::hfc: return QuerySet::hfc;
-    case Attention::lfc: return QuerySet::lfc;
-    case Attention::hfc_lfc: return QuerySet::hfc_lfc;
-    case Attention::hfc_lfc_hl: return QuerySet::hfc_lfc_hl;
-    default: return std::nullopt;
-  }
-}
-
 // torchvision's ResNet init: kaiming_normal_(fan_out, relu) for every conv of the backbone.
 template <Scalar T, Backend B>
 Conv2d<T, B> resnet_conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride,
@@ -132,12 +112,8 @@ class ResNet18 : public TrainingFlag {
       layers.emplace_back(out, out, 1, rng);
       in = out;
     }
-    if (const auto queries = detail::query_set(o.attention)) {
-      HfcOptions h = o.hfc;
-      h.queries = *queries;
-      // After the stem, layer1, layer2 and layer3: 64, 64, 128, 256 channels at width 64.
-      for (std::int64_t c : {o.width, o.width, 2 * o.width, 4 * o.width}) attention.push_back(std::make_unique<HfcAttention<T, B>>(c, h, rng));
-    }
+    // After the stem, layer1, layer2 and layer3: 64, 64, 128, 256 channels at width 64.
+    attention = detail::make_attention<T, B>(o, {o.width, o.width, 2 * o.width, 4 * o.width}, rng);
   }
 
   // images [N, in_channels, H, W] -> logits [N, num_classes]
@@ -176,8 +152,7 @@ class ResNet18 : public TrainingFlag {
     bn1.for_each_parameter(prefixed("bn1", f));
     for_each_layer([&](const std::string& name, auto& block) { block.for_each_parameter(prefixed(name, f)); });
     fc.for_each_parameter(prefixed("fc", f));
-    for (std::size_t i = 0; i < attention.size(); ++i)
-      attention[i]->for_each_parameter(prefixed("attention." + std::to_string(i), f));
+    detail::for_each_attention_parameter(attention, f);
   }
   template <class F>
   void for_each_buffer(F&& f) {

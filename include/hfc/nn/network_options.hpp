@@ -1,0 +1,59 @@
+#pragma once
+// What the paper's networks are built with: input channels, classes and the attention they carry.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hfc/nn/hfc_attention.hpp"
+
+namespace hfc {
+
+// Which attention the networks carry (the paper's Tables 1 and 2). BAM arrives with its module.
+enum class Attention { none, hfc, lfc, hfc_lfc, hfc_lfc_hl };
+
+struct NetworkOptions {
+  std::int64_t in_channels = 1;
+  std::int64_t num_classes = 7;
+  Attention attention = Attention::none;
+  HfcOptions hfc{};          // filter family and cutoff; queries follow `attention`
+  std::int64_t width = 64;   // ResNet18's first stage; 64 is torchvision's (smaller for tests).
+                             // MobileNetV2 ignores it.
+};
+
+namespace detail {
+inline std::optional<QuerySet> query_set(Attention a) {
+  switch (a) {
+    case Attention::hfc: return QuerySet::hfc;
+    case Attention::lfc: return QuerySet::lfc;
+    case Attention::hfc_lfc: return QuerySet::hfc_lfc;
+    case Attention::hfc_lfc_hl: return QuerySet::hfc_lfc_hl;
+    default: return std::nullopt;
+  }
+}
+
+// The attention modules a network inserts, one per listed channel count (none for
+// Attention::none), built with the network's filter options and the query set of `attention`.
+template <Scalar T, Backend B>
+std::vector<std::unique_ptr<HfcAttention<T, B>>> make_attention(const NetworkOptions& o,
+                                                                 std::initializer_list<std::int64_t> channels, Rng& rng) {
+  std::vector<std::unique_ptr<HfcAttention<T, B>>> modules;
+  if (const auto queries = query_set(o.attention)) {
+    HfcOptions h = o.hfc;
+    h.queries = *queries;
+    for (std::int64_t c : channels) modules.push_back(std::make_unique<HfcAttention<T, B>>(c, h, rng));
+  }
+  return modules;
+}
+
+// Visits the parameters of attention modules as attention.{i}.*.
+template <class Modules, class F>
+void for_each_attention_parameter(Modules& modules, F& f) {
+  for (std::size_t i = 0; i < modules.size(); ++i)
+    modules[i]->for_each_parameter(prefixed("attention." + std::to_string(i), f));
+}
+
+}  // namespace detail
+
+}  // namespace hfc
