@@ -115,7 +115,7 @@ class MobileNetV2 : public TrainingFlag {
   using backend_type = B;
 
   explicit MobileNetV2(const NetworkOptions& o = {}, Rng& rng = default_rng())
-      : stem(checked(o).in_channels, 32, 3, 2, 1, true, rng),
+      : stem(detail::checked_options(o, "MobileNetV2").in_channels, 32, 3, 2, 1, true, rng),
         head(320, 1280, 1, 1, 1, true, rng),
         dropout(0.2, rng),
         classifier(1280, o.num_classes, true, rng),
@@ -136,9 +136,7 @@ class MobileNetV2 : public TrainingFlag {
   }
 
   Tensor<T, B> forward(const Tensor<T, B>& x) {
-    check_rank(x, 4, "MobileNetV2: input");
-    check(x.size(1) == options_.in_channels, "MobileNetV2: input of shape ", x.shape(), " has ", x.size(1),
-          " channels, the network was built for ", options_.in_channels);
+    detail::check_network_input(x, options_, "MobileNetV2");
     auto h = stem.forward(x);
     std::size_t next = 0;  // the next attention module
     if (next < attention.size()) h = attention[next++]->forward(h);
@@ -196,11 +194,6 @@ class MobileNetV2 : public TrainingFlag {
   // Attention modules 1..6 follow features[1], [3], [6], [10], [13], [16], i.e. blocks[0], [2], ...
   static constexpr std::array<std::size_t, 6> kAfterBlock{0, 2, 5, 9, 12, 15};
   static std::string feature(std::size_t i) { return "features." + std::to_string(i); }
-  static const NetworkOptions& checked(const NetworkOptions& o) {
-    check(o.in_channels > 0 && o.num_classes > 0, "MobileNetV2: in_channels and num_classes must be positive, got ",
-          o.in_channels, ", ", o.num_classes);
-    return o;
-  }
   NetworkOptions options_;
 };
 

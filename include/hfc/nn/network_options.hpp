@@ -47,6 +47,19 @@ std::vector<std::unique_ptr<HfcAttention<T, B>>> make_attention(const NetworkOpt
   return modules;
 }
 
+// The checks both networks make of their options and of each input.
+inline const NetworkOptions& checked_options(const NetworkOptions& o, const char* network) {
+  check(o.in_channels > 0 && o.num_classes > 0 && o.width > 0, network,
+        ": in_channels, num_classes and width must be positive, got ", o.in_channels, ", ", o.num_classes, ", ", o.width);
+  return o;
+}
+template <Scalar T, Backend B>
+void check_network_input(const Tensor<T, B>& x, const NetworkOptions& o, const char* network) {
+  check(x.defined() && x.rank() == 4, network, ": input must be [N, C, H, W], got shape ", x.shape());
+  check(x.size(1) == o.in_channels, network, ": input of shape ", x.shape(), " has ", x.size(1),
+        " channels, the network was built for ", o.in_channels);
+}
+
 // Visits the parameters of attention modules as attention.{i}.*.
 template <class Modules, class F>
 void for_each_attention_parameter(Modules& modules, F& f) {

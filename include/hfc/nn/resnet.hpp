@@ -101,7 +101,7 @@ class ResNet18 : public TrainingFlag {
   using backend_type = B;
 
   explicit ResNet18(const NetworkOptions& o = {}, Rng& rng = default_rng())
-      : conv1(detail::resnet_conv<T, B>(checked(o).in_channels, o.width, 7, 2, 3, rng)),
+      : conv1(detail::resnet_conv<T, B>(detail::checked_options(o, "ResNet18").in_channels, o.width, 7, 2, 3, rng)),
         bn1(o.width),
         fc(8 * o.width, o.num_classes, true, rng),
         options_(o) {
@@ -118,9 +118,7 @@ class ResNet18 : public TrainingFlag {
 
   // images [N, in_channels, H, W] -> logits [N, num_classes]
   Tensor<T, B> forward(const Tensor<T, B>& x) {
-    check_rank(x, 4, "ResNet18: input");
-    check(x.size(1) == options_.in_channels, "ResNet18: input of shape ", x.shape(), " has ", x.size(1),
-          " channels, the network was built for ", options_.in_channels);
+    detail::check_network_input(x, options_, "ResNet18");
     auto h = maxpool.forward(relu.forward(bn1.forward(conv1.forward(x))));
     for (std::size_t stage = 0; stage < 4; ++stage) {
       if (stage < attention.size()) h = attention[stage]->forward(h);
@@ -173,11 +171,6 @@ class ResNet18 : public TrainingFlag {
   std::vector<std::unique_ptr<HfcAttention<T, B>>> attention;
 
  private:
-  static const NetworkOptions& checked(const NetworkOptions& o) {
-    check(o.in_channels > 0 && o.num_classes > 0 && o.width > 0, "ResNet18: in_channels, num_classes and width must be positive, got ",
-          o.in_channels, ", ", o.num_classes, ", ", o.width);
-    return o;
-  }
   template <class G>
   void for_each_layer(G&& g) {
     for (std::size_t i = 0; i < layers.size(); ++i)
