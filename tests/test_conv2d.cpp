@@ -53,6 +53,11 @@ const Case kCases[] = {
     {"direct, two groups of two", {2, 4, 5, 6}, {4, 2, 3, 3}, Conv2dGeometry::square(1, 1, 1, 2), true},
     {"direct, dilated 3x3 with asymmetric padding", {1, 1, 8, 6}, {1, 1, 3, 3}, {1, 1, 2, 1, 2, 1, 1}, false},
     {"GEMM pointwise", {2, 5, 4, 6}, {4, 5, 1, 1}, {}, true},
+    // Five samples with small maps: the GEMM path puts several samples side by side in one GEMM
+    // (chunks of 3 and 2 with two threads).
+    {"GEMM, samples side by side", {5, 3, 4, 5}, {4, 3, 3, 3}, Conv2dGeometry::square(1, 1), true},
+    {"GEMM pointwise, samples side by side", {5, 4, 3, 3}, {3, 4, 1, 1}, {}, true},
+    {"GEMM grouped stride 2, samples side by side", {5, 4, 6, 6}, {6, 2, 3, 3}, Conv2dGeometry::square(2, 1, 1, 2), false},
 };
 
 }  // namespace

@@ -1,8 +1,9 @@
 #pragma once
 // 2-D convolution on the cpu, NCHW, OpenMP over the batch. Two paths:
-//  - GEMM: im2col + GEMM per sample and group, where each group has several output channels to
-//    reuse the column matrix. Pointwise convolutions (1x1, stride 1, no padding) skip im2col:
-//    the input is its own column matrix.
+//  - GEMM: im2col + GEMM per group, where each group has several output channels to reuse the
+//    column matrix; one sample per GEMM, or several side by side for maps under 256 outputs
+//    (samples_per_gemm). A pointwise convolution (1x1, stride 1, no padding) of one sample skips
+//    im2col: the input is its own column matrix.
 //  - direct: shifted multiply-adds, for groups with at most two output channels (depthwise
 //    convolutions, and the C->1 and k->1 convolutions of the attention modules), where a GEMM has
 //    nothing to reuse and im2col would only multiply the memory traffic. Stride 1 sweeps whole
@@ -42,15 +43,16 @@ void for_each_tap_row(const Conv2dDims& d, std::int64_t i, std::int64_t j, F&& f
 
 inline bool use_direct(const Conv2dDims& d) { return d.o_per_group() <= 2; }
 
-// The patch() x (oh*ow) column matrix of one group of one sample.
+// The patch() x (oh*ow) column matrix of one group of one sample, rows `ld` apart (ld > oh*ow
+// when several samples share one matrix side by side).
 template <class T>
-void im2col(const T* x, const Conv2dDims& d, T* col) {
+void im2col(const T* x, const Conv2dDims& d, T* col, std::int64_t ld) {
   const std::int64_t plane = d.oh * d.ow, sw = d.g.stride_w;
-  std::fill_n(col, d.patch() * plane, T(0));
+  for (std::int64_t r = 0; r < d.patch(); ++r) std::fill_n(col + r * ld, plane, T(0));
   for (std::int64_t c = 0; c < d.c_per_group(); ++c)
     for (std::int64_t i = 0; i < d.kh; ++i)
       for (std::int64_t j = 0; j < d.kw; ++j) {
-        T* row = col + ((c * d.kh + i) * d.kw + j) * plane;
+        T* row = col + ((c * d.kh + i) * d.kw + j) * ld;
         const T* channel = x + c * d.h * d.w;
         for_each_tap_row(d, i, j, [&](std::int64_t oy, std::int64_t y, std::int64_t lo, std::int64_t hi, std::int64_t x0) {
           const T* in = channel + y * d.w + x0;
@@ -60,14 +62,14 @@ void im2col(const T* x, const Conv2dDims& d, T* col) {
       }
 }
 
-// Adds the column matrix back onto the input-shaped gradient (the adjoint of im2col).
+// Adds the column matrix (rows `ld` apart) back onto the input-shaped gradient: im2col's adjoint.
 template <class T>
-void col2im_add(const T* col, const Conv2dDims& d, T* dx) {
-  const std::int64_t plane = d.oh * d.ow, sw = d.g.stride_w;
+void col2im_add(const T* col, const Conv2dDims& d, T* dx, std::int64_t ld) {
+  const std::int64_t sw = d.g.stride_w;
   for (std::int64_t c = 0; c < d.c_per_group(); ++c)
     for (std::int64_t i = 0; i < d.kh; ++i)
       for (std::int64_t j = 0; j < d.kw; ++j) {
-        const T* row = col + ((c * d.kh + i) * d.kw + j) * plane;
+        const T* row = col + ((c * d.kh + i) * d.kw + j) * ld;
         T* channel = dx + c * d.h * d.w;
         for_each_tap_row(d, i, j, [&](std::int64_t oy, std::int64_t y, std::int64_t lo, std::int64_t hi, std::int64_t x0) {
           T* out = channel + y * d.w + x0;
@@ -77,19 +79,37 @@ void col2im_add(const T* col, const Conv2dDims& d, T* dx) {
       }
 }
 
-// One sample, GEMM path: y_n = W col(x_n) per group.
+// How many samples share one GEMM on the GEMM path: one for maps of 256 outputs or more; for
+// smaller maps enough to make the GEMM 256 columns wide (ResNet18's layer4 at 48 px has 2x2 maps:
+// per sample its GEMM would be 512 x 4 x 4608), but no more than a thread's share of the batch.
+inline std::int64_t samples_per_gemm(const Conv2dDims& d, int threads) {
+  const std::int64_t plane = d.oh * d.ow;
+  const std::int64_t share = (d.n + threads - 1) / threads;
+  return plane >= 256 ? 1 : std::clamp<std::int64_t>((256 + plane - 1) / plane, 1, share);
+}
+
+// GEMM path for samples [n0, n0 + count): y = W col(x) per group, the samples' column matrices
+// side by side (L = count * oh * ow columns). A single pointwise sample skips im2col.
 template <class T>
-void gemm_forward_sample(const T* xn, const T* w, const Conv2dDims& d, T* yn) {
+void gemm_forward_chunk(const T* x, std::int64_t n0, std::int64_t count, const T* w, const Conv2dDims& d, T* y) {
   struct Columns;
-  const std::int64_t plane = d.oh * d.ow, K = d.patch(), og = d.o_per_group();
-  T* col = d.is_pointwise() ? nullptr : scratch<T, Columns>(static_cast<std::size_t>(K * plane));
+  struct Output;
+  const std::int64_t plane = d.oh * d.ow, K = d.patch(), og = d.o_per_group(), L = count * plane;
+  const bool direct_input = count == 1 && d.is_pointwise();
+  T* col = direct_input ? nullptr : scratch<T, Columns>(static_cast<std::size_t>(K * L));
+  T* out = count == 1 ? nullptr : scratch<T, Output>(static_cast<std::size_t>(og * L));
   for (std::int64_t g = 0; g < d.g.groups; ++g) {
-    const T* cols = xn + g * d.c_per_group() * d.h * d.w;
+    auto input = [&](std::int64_t i) { return x + ((n0 + i) * d.c + g * d.c_per_group()) * d.h * d.w; };
+    auto output = [&](std::int64_t i) { return y + ((n0 + i) * d.o + g * og) * plane; };
+    const T* cols = input(0);
     if (col) {
-      im2col(cols, d, col);
+      for (std::int64_t i = 0; i < count; ++i) im2col(input(i), d, col + i * plane, L);
       cols = col;
     }
-    gemm(Trans::no, Trans::no, og, plane, K, T(1), w + g * og * K, K, cols, plane, T(0), yn + g * og * plane, plane);
+    gemm(Trans::no, Trans::no, og, L, K, T(1), w + g * og * K, K, cols, L, T(0), out ? out : output(0), L);
+    if (out)  // scatter [og, count * plane] back to [count][og][plane]
+      for (std::int64_t i = 0; i < count; ++i)
+        for (std::int64_t o = 0; o < og; ++o) std::copy_n(out + o * L + i * plane, plane, output(i) + o * plane);
   }
 }
 
@@ -118,31 +138,42 @@ void direct_forward_sample(const T* xn, const T* w, const Conv2dDims& d, T* yn) 
   }
 }
 
-// One sample, GEMM path: dw += dy col^T, dx (+)= col2im(W^T dy).
+// GEMM path for samples [n0, n0 + count): dw += dy col^T and dx (+)= col2im(W^T dy), with the
+// samples side by side as in gemm_forward_chunk.
 template <class T>
-void gemm_backward_sample(const T* dyn, const T* xn, const T* w, const Conv2dDims& d, T* dxn, T* dw) {
+void gemm_backward_chunk(const T* dy, const T* x, std::int64_t n0, std::int64_t count, const T* w, const Conv2dDims& d,
+                         T* dx, T* dw) {
   struct Columns;
-  const std::int64_t plane = d.oh * d.ow, K = d.patch(), og = d.o_per_group();
-  T* col = d.is_pointwise() ? nullptr : scratch<T, Columns>(static_cast<std::size_t>(K * plane));
+  struct GradOutput;
+  const std::int64_t plane = d.oh * d.ow, K = d.patch(), og = d.o_per_group(), L = count * plane;
+  const bool direct_input = count == 1 && d.is_pointwise();
+  T* col = direct_input ? nullptr : scratch<T, Columns>(static_cast<std::size_t>(K * L));
+  T* grad = count == 1 ? nullptr : scratch<T, GradOutput>(static_cast<std::size_t>(og * L));
   for (std::int64_t g = 0; g < d.g.groups; ++g) {
-    const T* xg = xn + g * d.c_per_group() * d.h * d.w;
-    const T* dyg = dyn + g * og * plane;
+    auto input = [&](std::int64_t i) { return x + ((n0 + i) * d.c + g * d.c_per_group()) * d.h * d.w; };
+    auto input_grad = [&](std::int64_t i) { return dx + ((n0 + i) * d.c + g * d.c_per_group()) * d.h * d.w; };
+    const T* dyg = dy + (n0 * d.o + g * og) * plane;
+    if (grad) {  // gather [count][og][plane] into [og, count * plane]
+      for (std::int64_t i = 0; i < count; ++i)
+        for (std::int64_t o = 0; o < og; ++o)
+          std::copy_n(dy + ((n0 + i) * d.o + g * og + o) * plane, plane, grad + o * L + i * plane);
+      dyg = grad;
+    }
     const T* wg = w + g * og * K;
     if (dw) {
-      const T* cols = xg;
+      const T* cols = input(0);
       if (col) {
-        im2col(xg, d, col);
+        for (std::int64_t i = 0; i < count; ++i) im2col(input(i), d, col + i * plane, L);
         cols = col;
       }
-      gemm(Trans::no, Trans::yes, og, K, plane, T(1), dyg, plane, cols, plane, T(1), dw + g * og * K, K);
+      gemm(Trans::no, Trans::yes, og, K, L, T(1), dyg, L, cols, L, T(1), dw + g * og * K, K);
     }
-    if (dxn) {
-      T* dxg = dxn + g * d.c_per_group() * d.h * d.w;
-      if (!col) {  // pointwise: dx_g += w_g^T dy_g directly
-        gemm(Trans::yes, Trans::no, K, plane, og, T(1), wg, K, dyg, plane, T(1), dxg, plane);
+    if (dx) {
+      if (direct_input) {  // one pointwise sample: dx_g += w_g^T dy_g directly
+        gemm(Trans::yes, Trans::no, K, plane, og, T(1), wg, K, dyg, plane, T(1), input_grad(0), plane);
       } else {
-        gemm(Trans::yes, Trans::no, K, plane, og, T(1), wg, K, dyg, plane, T(0), col, plane);
-        col2im_add(col, d, dxg);
+        gemm(Trans::yes, Trans::no, K, L, og, T(1), wg, K, dyg, L, T(0), col, L);
+        for (std::int64_t i = 0; i < count; ++i) col2im_add(col + i * plane, d, input_grad(i), L);
       }
     }
   }
@@ -297,16 +328,17 @@ template <class T>
 void conv2d_forward_kernel(cpu, const T* x, const T* w, const T* bias, const Conv2dDims& d, T* y) {
   const std::int64_t plane = d.oh * d.ow;
   const bool direct = detail::use_direct(d);
+  const std::int64_t chunk = direct ? 1 : detail::samples_per_gemm(d, omp_get_max_threads());
 #pragma omp parallel for schedule(static)
-  for (std::int64_t n = 0; n < d.n; ++n) {
-    const T* xn = x + n * d.c * d.h * d.w;
-    T* yn = y + n * d.o * plane;
-    if (!direct) detail::gemm_forward_sample(xn, w, d, yn);
-    else if (detail::use_padded_planes(d)) detail::direct_forward_padded(xn, w, d, yn);
-    else detail::direct_forward_sample(xn, w, d, yn);
+  for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
+    const std::int64_t count = std::min(chunk, d.n - n0);
+    if (!direct) detail::gemm_forward_chunk(x, n0, count, w, d, y);
+    else if (detail::use_padded_planes(d)) detail::direct_forward_padded(x + n0 * d.c * d.h * d.w, w, d, y + n0 * d.o * plane);
+    else detail::direct_forward_sample(x + n0 * d.c * d.h * d.w, w, d, y + n0 * d.o * plane);
     if (bias)
-      for (std::int64_t o = 0; o < d.o; ++o)
-        for (std::int64_t p = 0; p < plane; ++p) yn[o * plane + p] += bias[o];
+      for (std::int64_t n = n0; n < n0 + count; ++n)
+        for (std::int64_t o = 0; o < d.o; ++o)
+          for (std::int64_t p = 0; p < plane; ++p) y[(n * d.o + o) * plane + p] += bias[o];
   }
 }
 
@@ -317,6 +349,7 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
                             bool accumulate_dx, T* dw, T* db) {
   const std::int64_t plane = d.oh * d.ow, wsize = d.o * d.patch();
   const bool direct = detail::use_direct(d);
+  const std::int64_t chunk = direct ? 1 : detail::samples_per_gemm(d, omp_get_max_threads());
   if (dx && !accumulate_dx) std::fill_n(dx, d.n * d.c * d.h * d.w, T(0));
   // Each thread sums its samples' weight and bias gradients privately; the partial sums are then
   // added in thread order, so the result does not depend on scheduling.
@@ -333,15 +366,20 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
     std::vector<T>& db_local = db_partial[tid];
     db_local.assign(db ? static_cast<std::size_t>(d.o) : 0, T(0));
 #pragma omp for schedule(static)
-    for (std::int64_t n = 0; n < d.n; ++n) {
-      const T* dyn = dy + n * d.o * plane;
-      const T* xn = x + n * d.c * d.h * d.w;
-      T* dxn = dx ? dx + n * d.c * d.h * d.w : nullptr;
-      if (!direct) detail::gemm_backward_sample(dyn, xn, w, d, dxn, dw_local);
-      else if (detail::use_padded_planes(d)) detail::direct_backward_padded(dyn, xn, w, d, dxn, dw_local);
-      else detail::direct_backward_sample(dyn, xn, w, d, dxn, dw_local);
+    for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
+      const std::int64_t count = std::min(chunk, d.n - n0);
+      if (!direct) {
+        detail::gemm_backward_chunk(dy, x, n0, count, w, d, dx, dw_local);
+      } else {
+        const T* dyn = dy + n0 * d.o * plane;
+        const T* xn = x + n0 * d.c * d.h * d.w;
+        T* dxn = dx ? dx + n0 * d.c * d.h * d.w : nullptr;
+        if (detail::use_padded_planes(d)) detail::direct_backward_padded(dyn, xn, w, d, dxn, dw_local);
+        else detail::direct_backward_sample(dyn, xn, w, d, dxn, dw_local);
+      }
       if (db)
-        for (std::int64_t o = 0; o < d.o; ++o) db_local[static_cast<std::size_t>(o)] += sum(dyn + o * plane, plane);
+        for (std::int64_t n = n0; n < n0 + count; ++n)
+          for (std::int64_t o = 0; o < d.o; ++o) db_local[static_cast<std::size_t>(o)] += sum(dy + (n * d.o + o) * plane, plane);
     }  // implicit barrier: every partial sum is complete
     if (dw) {
 #pragma omp for schedule(static)
