@@ -88,6 +88,17 @@ inline std::int64_t samples_per_gemm(const Conv2dDims& d, int threads) {
   return plane >= 256 ? 1 : std::clamp<std::int64_t>((256 + plane - 1) / plane, 1, share);
 }
 
+// The column matrix of group g for samples [n0, n0 + count), side by side with rows L = count * oh * ow
+// apart, in `col`; or, for one pointwise sample (col null), the input itself.
+template <class T>
+const T* chunk_columns(const T* x, std::int64_t n0, std::int64_t count, std::int64_t g, const Conv2dDims& d, T* col) {
+  auto input = [&](std::int64_t i) { return x + ((n0 + i) * d.c + g * d.c_per_group()) * d.h * d.w; };
+  if (!col) return input(0);
+  const std::int64_t plane = d.oh * d.ow;
+  for (std::int64_t i = 0; i < count; ++i) im2col(input(i), d, col + i * plane, count * plane);
+  return col;
+}
+
 // GEMM path for samples [n0, n0 + count): y = W col(x) per group, the samples' column matrices
 // side by side (L = count * oh * ow columns). A single pointwise sample skips im2col.
 template <class T>
@@ -99,13 +110,8 @@ void gemm_forward_chunk(const T* x, std::int64_t n0, std::int64_t count, const T
   T* col = direct_input ? nullptr : scratch<T, Columns>(static_cast<std::size_t>(K * L));
   T* out = count == 1 ? nullptr : scratch<T, Output>(static_cast<std::size_t>(og * L));
   for (std::int64_t g = 0; g < d.g.groups; ++g) {
-    auto input = [&](std::int64_t i) { return x + ((n0 + i) * d.c + g * d.c_per_group()) * d.h * d.w; };
     auto output = [&](std::int64_t i) { return y + ((n0 + i) * d.o + g * og) * plane; };
-    const T* cols = input(0);
-    if (col) {
-      for (std::int64_t i = 0; i < count; ++i) im2col(input(i), d, col + i * plane, L);
-      cols = col;
-    }
+    const T* cols = chunk_columns(x, n0, count, g, d, col);
     gemm(Trans::no, Trans::no, og, L, K, T(1), w + g * og * K, K, cols, L, T(0), out ? out : output(0), L);
     if (out)  // scatter [og, count * plane] back to [count][og][plane]
       for (std::int64_t i = 0; i < count; ++i)
@@ -150,7 +156,6 @@ void gemm_backward_chunk(const T* dy, const T* x, std::int64_t n0, std::int64_t 
   T* col = direct_input ? nullptr : scratch<T, Columns>(static_cast<std::size_t>(K * L));
   T* grad = count == 1 ? nullptr : scratch<T, GradOutput>(static_cast<std::size_t>(og * L));
   for (std::int64_t g = 0; g < d.g.groups; ++g) {
-    auto input = [&](std::int64_t i) { return x + ((n0 + i) * d.c + g * d.c_per_group()) * d.h * d.w; };
     auto input_grad = [&](std::int64_t i) { return dx + ((n0 + i) * d.c + g * d.c_per_group()) * d.h * d.w; };
     const T* dyg = dy + (n0 * d.o + g * og) * plane;
     if (grad) {  // gather [count][og][plane] into [og, count * plane]
@@ -161,11 +166,7 @@ void gemm_backward_chunk(const T* dy, const T* x, std::int64_t n0, std::int64_t 
     }
     const T* wg = w + g * og * K;
     if (dw) {
-      const T* cols = input(0);
-      if (col) {
-        for (std::int64_t i = 0; i < count; ++i) im2col(input(i), d, col + i * plane, L);
-        cols = col;
-      }
+      const T* cols = chunk_columns(x, n0, count, g, d, col);
       gemm(Trans::no, Trans::yes, og, K, L, T(1), dyg, L, cols, L, T(1), dw + g * og * K, K);
     }
     if (dx) {
