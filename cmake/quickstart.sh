@@ -44,6 +44,7 @@ case "$mode" in
     install_missing "${build_packages[@]}" "${bench_packages[@]}"
     build
     /usr/bin/python3 bench/compare_cpu.py
+    /usr/bin/python3 bench/compare_networks.py
     ;;
   *)
     echo "usage: cmake/quickstart.sh [demo|test|bench]" >&2
