@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -97,7 +98,9 @@ int main(int argc, char** argv) try {
   std::printf("HfcAttention(%lld channels): %lld parameters (C + 49)\n", static_cast<long long>(channels),
               static_cast<long long>(hfc::parameter_count(attention)));
   attention.for_each_parameter([](std::string_view name, auto& p) {
-    std::printf("  %-18.*s shape %s\n", int(name.size()), name.data(), hfc::detail::concat(p.value.shape()).c_str());
+    std::ostringstream shape;
+    shape << p.value.shape();
+    std::printf("  %-18.*s shape %s\n", int(name.size()), name.data(), shape.str().c_str());
   });
 
   std::puts("Figures:");

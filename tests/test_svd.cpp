@@ -1,24 +1,14 @@
 #include <Eigen/Dense>
 
+#include "matrices.hpp"
 #include "support.hpp"
 
 using namespace hfc;
 
 namespace {
 
-using MatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-// A random m x n matrix with prescribed singular values (padded with zeros).
-MatrixD with_singular_values(std::int64_t m, std::int64_t n, const std::vector<double>& sigma, Rng& rng) {
-  auto orthogonal = [&](std::int64_t k) {
-    MatrixD g(k, k);
-    for (auto& v : g.reshaped()) v = rng.normal();
-    return MatrixD(Eigen::HouseholderQR<MatrixD>(g).householderQ());
-  };
-  MatrixD s = MatrixD::Zero(m, n);
-  for (std::size_t i = 0; i < sigma.size(); ++i) s(Eigen::Index(i), Eigen::Index(i)) = sigma[i];
-  return orthogonal(m) * s * orthogonal(n).transpose();
-}
+using test::MatrixD;
+using test::with_singular_values;
 
 Tensor<float> as_float_batch(const std::vector<MatrixD>& mats) {
   const auto m = mats[0].rows(), n = mats[0].cols();

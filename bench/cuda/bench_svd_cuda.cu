@@ -61,10 +61,11 @@ struct CusolverBuffers {
         s(hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch, n})),
         u(hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch, n, n})),
         v(u.clone()),
-        info(hfc::Tensor<float, hfc::cuda>::empty(hfc::Shape{kBatch})) {}
+        info(hfc::Tensor<int, hfc::cuda>::empty(hfc::Shape{kBatch})) {}
   void refresh_input() { hfc::cuda_backend::copy_n(hfc::cuda{}, a.data(), a.numel(), input.data()); }
-  int* info_data() { return reinterpret_cast<int*>(info.data()); }
-  hfc::Tensor<float, hfc::cuda> a, input, s, u, v, info;
+  int* info_data() { return info.data(); }
+  hfc::Tensor<float, hfc::cuda> a, input, s, u, v;
+  hfc::Tensor<int, hfc::cuda> info;  // cuSOLVER status per matrix
 };
 
 struct Solver {

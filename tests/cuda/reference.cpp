@@ -2,11 +2,12 @@
 
 #include <Eigen/Dense>
 
+#include "../matrices.hpp"
+
 #include <hfc/hfc.hpp>
 
 namespace hfc::test {
 
-using MatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 std::vector<double> reference_singular_values(const std::vector<float>& a, std::int64_t batch, std::int64_t m,
                                               std::int64_t n) {
@@ -24,16 +25,9 @@ std::vector<double> reference_singular_values(const std::vector<float>& a, std::
 std::vector<float> matrices_with_singular_values(std::int64_t batch, std::int64_t m, std::int64_t n,
                                                  const std::vector<double>& sigma, std::uint64_t seed) {
   Rng rng(seed);
-  auto orthogonal = [&](std::int64_t k) {
-    MatrixD g(k, k);
-    for (auto& v : g.reshaped()) v = rng.normal();
-    return MatrixD(Eigen::HouseholderQR<MatrixD>(g).householderQ());
-  };
   std::vector<float> out;
   for (std::int64_t b = 0; b < batch; ++b) {
-    MatrixD s = MatrixD::Zero(m, n);
-    for (std::size_t i = 0; i < sigma.size(); ++i) s(Eigen::Index(i), Eigen::Index(i)) = sigma[i];
-    const MatrixD a = orthogonal(m) * s * orthogonal(n).transpose();
+    const MatrixD a = with_singular_values(m, n, sigma, rng);
     for (Eigen::Index i = 0; i < a.size(); ++i) out.push_back(static_cast<float>(a.data()[i]));
   }
   return out;
