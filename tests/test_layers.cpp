@@ -67,10 +67,10 @@ TEST_CASE("BatchNorm2d training: batch statistics, PyTorch's running-stat update
     CHECK(bn.running_mean(c) == doctest::Approx(0.1 * mean[std::size_t(c)]).epsilon(1e-12));
     CHECK(bn.running_var(c) == doctest::Approx(0.9 + 0.1 * var[std::size_t(c)] * unbiased).epsilon(1e-12));
   }
-  CHECK(bn.num_batches_tracked == 1);
+  CHECK(bn.num_batches_tracked.data()[0] == 1);
   std::vector<std::string> buffers;
   bn.for_each_buffer([&](std::string_view name, auto&) { buffers.emplace_back(name); });
-  CHECK(buffers == std::vector<std::string>{"running_mean", "running_var"});
+  CHECK(buffers == std::vector<std::string>{"running_mean", "running_var", "num_batches_tracked"});
   CHECK(parameter_count(bn) == 6);
 }
 
@@ -86,7 +86,7 @@ TEST_CASE("BatchNorm2d eval uses the running statistics and leaves them alone") 
     for (std::int64_t c = 0; c < 2; ++c)
       for (std::int64_t i = 0; i < 3; ++i)
         CHECK(y(b, c, i, 1) == doctest::Approx((x(b, c, i, 1) - bn.running_mean(c)) / std::sqrt(bn.running_var(c) + 1e-5)));
-  CHECK(bn.num_batches_tracked == 0);
+  CHECK(bn.num_batches_tracked.data()[0] == 0);
   // A single value per channel is fine in eval, an error in training (as in PyTorch).
   CHECK_NOTHROW(bn.forward(test::random_tensor<double>(Shape{1, 2, 1, 1}, rng)));
   bn.train();

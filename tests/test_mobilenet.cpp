@@ -47,9 +47,9 @@ TEST_CASE("MobileNetV2 with HFC attention: logits' shape, and end-to-end gradien
   test::check_gradient("features.17 projection", net.blocks[16].units[2].conv.weight.value,
                        net.blocks[16].units[2].conv.weight.grad, loss, rng, 10, 1e-5, step);
   test::check_gradient("features.18.0.weight", net.head.conv.weight.value, net.head.conv.weight.grad, loss, rng, 10, 1e-5, step);
-  test::check_gradient("attention.6.pointwise.weight", net.attention[6]->pointwise.weight.value,
-                       net.attention[6]->pointwise.weight.grad, loss, rng, 10, 1e-5, step);
-  test::check_gradient("attention.6.conv.weight", net.attention[6]->conv.weight.value, net.attention[6]->conv.weight.grad,
+  test::check_gradient("attention.6.pointwise.weight", net.attention[6]->hfc_attention().pointwise.weight.value,
+                       net.attention[6]->hfc_attention().pointwise.weight.grad, loss, rng, 10, 1e-5, step);
+  test::check_gradient("attention.6.conv.weight", net.attention[6]->hfc_attention().conv.weight.value, net.attention[6]->hfc_attention().conv.weight.grad,
                        loss, rng, 10, 1e-5, step);
   test::check_gradient("classifier.1.weight", net.classifier.weight.value, net.classifier.weight.grad, loss, rng, 10, 1e-5, step);
 }

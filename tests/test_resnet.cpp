@@ -14,7 +14,7 @@ TEST_CASE("ResNet18: torchvision's parameter count, names and shapes; +708 with 
   CHECK(std::find(names.begin(), names.end(), "layer1.0.downsample.0.weight") == names.end());
   std::vector<std::string> buffers;
   net.for_each_buffer([&](std::string_view name, auto&) { buffers.emplace_back(name); });
-  CHECK(buffers.size() == 2 * 20);  // running_mean and running_var of the 20 BatchNorms
+  CHECK(buffers.size() == 3 * 20);  // running_mean, running_var and num_batches_tracked of the 20 BatchNorms
   CHECK(net.conv1.weight.value.shape() == Shape{64, 1, 7, 7});
   CHECK(net.fc.weight.value.shape() == Shape{7, 512});
 
@@ -64,9 +64,9 @@ TEST_CASE("ResNet18 (reduced width) with HFC attention: end-to-end gradients by 
   test::check_gradient("conv1.weight", net.conv1.weight.value, net.conv1.weight.grad, loss, rng, 12, 1e-5, step);
   test::check_gradient("layer2.0.downsample.0.weight", net.layers[2].down_conv->weight.value,
                        net.layers[2].down_conv->weight.grad, loss, rng, 12, 1e-5, step);
-  test::check_gradient("attention.1.pointwise.weight", net.attention[1]->pointwise.weight.value,
-                       net.attention[1]->pointwise.weight.grad, loss, rng, 12, 1e-5, step);
-  test::check_gradient("attention.3.conv.weight", net.attention[3]->conv.weight.value, net.attention[3]->conv.weight.grad,
+  test::check_gradient("attention.1.pointwise.weight", net.attention[1]->hfc_attention().pointwise.weight.value,
+                       net.attention[1]->hfc_attention().pointwise.weight.grad, loss, rng, 12, 1e-5, step);
+  test::check_gradient("attention.3.conv.weight", net.attention[3]->hfc_attention().conv.weight.value, net.attention[3]->hfc_attention().conv.weight.grad,
                        loss, rng, 12, 1e-5, step);
   test::check_gradient("layer4.1.bn2.weight", net.layers[7].bn2.weight.value, net.layers[7].bn2.weight.grad, loss, rng,
                        12, 1e-5, step);

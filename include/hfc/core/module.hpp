@@ -5,7 +5,7 @@
 //   Tensor backward(const Tensor& dy);    returns dL/dx and adds into the parameters' grads
 //   void train(bool on = true);  void eval();  bool is_training() const;
 //   template <class F> void for_each_parameter(F&& f);  // f(std::string_view name, Parameter&)
-//   template <class F> void for_each_buffer(F&& f);     // f(std::string_view name, Tensor&)
+//   template <class F> void for_each_buffer(F&& f);     // f(std::string_view name, Tensor<E, B>&)
 //
 // Composite modules visit their children with the child's name as a dotted prefix, so names
 // are torchvision's state_dict keys.
@@ -22,9 +22,9 @@ template <class T, class B>
 struct ParameterProbe {
   void operator()(std::string_view, Parameter<T, B>&) const {}
 };
-template <class T, class B>
-struct BufferProbe {
-  void operator()(std::string_view, Tensor<T, B>&) const {}
+struct BufferProbe {  // buffers are Tensor<T, B> or, like num_batches_tracked, int64 host tensors
+  template <class E, class B>
+  void operator()(std::string_view, Tensor<E, B>&) const {}
 };
 }  // namespace detail
 
@@ -36,7 +36,7 @@ concept Module = requires(M& m, const M& cm, const Tensor<typename M::value_type
   m.eval();
   { cm.is_training() } -> std::convertible_to<bool>;
   m.for_each_parameter(detail::ParameterProbe<typename M::value_type, typename M::backend_type>{});
-  m.for_each_buffer(detail::BufferProbe<typename M::value_type, typename M::backend_type>{});
+  m.for_each_buffer(detail::BufferProbe{});
 };
 
 // Wraps a visitor so that the names it sees carry `prefix.` in front.

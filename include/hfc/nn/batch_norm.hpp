@@ -37,7 +37,7 @@ class BatchNorm2d : public TrainingFlag {
     if (training_) {
       stats = batch_norm_statistics(x, eps_);
       batch_norm_update_running(stats, x, momentum_, running_mean, running_var);
-      ++num_batches_tracked;
+      ++num_batches_tracked.data()[0];
     } else {
       stats = batch_norm_running_statistics(running_mean, running_var, eps_);
     }
@@ -65,18 +65,20 @@ class BatchNorm2d : public TrainingFlag {
     f(std::string_view("weight"), weight);
     f(std::string_view("bias"), bias);
   }
-  // running_mean and running_var; num_batches_tracked is an integer, kept beside them.
+  // running_mean, running_var (Tensor<T, B>) and num_batches_tracked (a 0-dim int64 host
+  // tensor, like torch's): visitors take `auto&`.
   template <class F>
   void for_each_buffer(F&& f) {
     f(std::string_view("running_mean"), running_mean);
     f(std::string_view("running_var"), running_var);
+    f(std::string_view("num_batches_tracked"), num_batches_tracked);
   }
 
   std::int64_t channels() const { return weight.value.size(0); }
 
   Parameter<T, B> weight, bias;
   Tensor<T, B> running_mean, running_var;
-  std::int64_t num_batches_tracked = 0;
+  Tensor<std::int64_t, cpu> num_batches_tracked = Tensor<std::int64_t, cpu>::zeros(Shape{});
 
  private:
   static std::int64_t positive(std::int64_t c) {

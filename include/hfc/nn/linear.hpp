@@ -17,13 +17,13 @@ class Linear : public TrainingFlag {
   using value_type = T;
   using backend_type = B;
 
-  Linear(std::int64_t in_features, std::int64_t out_features, bool bias = true, Rng& rng = default_rng())
-      : has_bias_(bias) {
+  Linear(std::int64_t in_features, std::int64_t out_features, bool with_bias = true, Rng& rng = default_rng())
+      : has_bias_(with_bias) {
     check(in_features > 0 && out_features > 0, "Linear: feature counts must be positive, got in=", in_features,
           " out=", out_features);
     const Shape shape{out_features, in_features};
     weight = Parameter<T, B>("weight", init::kaiming_uniform<T, B>(shape, std::sqrt(5.0), rng));
-    if (bias) this->bias = Parameter<T, B>("bias", init::default_bias<T, B>(out_features, shape, rng));
+    if (with_bias) bias = Parameter<T, B>("bias", init::default_bias<T, B>(out_features, shape, rng));
   }
 
   Tensor<T, B> forward(const Tensor<T, B>& x) {

@@ -179,6 +179,7 @@ class MobileNetV2 : public TrainingFlag {
     stem.for_each_buffer(prefixed("features.0", f));
     for (std::size_t i = 0; i < blocks.size(); ++i) blocks[i].for_each_buffer(prefixed(feature(i + 1), f));
     head.for_each_buffer(prefixed("features.18", f));
+    detail::for_each_attention_buffer(attention, f);
   }
 
   ConvBnReLU6<T, B> stem;                  // features.0
@@ -188,7 +189,7 @@ class MobileNetV2 : public TrainingFlag {
   Flatten<T, B> flatten;
   Dropout<T, B> dropout;                   // classifier.0
   Linear<T, B> classifier;                 // classifier.1
-  std::vector<std::unique_ptr<HfcAttention<T, B>>> attention;
+  std::vector<std::unique_ptr<AttentionModule<T, B>>> attention;
 
  private:
   // Attention modules 1..6 follow features[1], [3], [6], [10], [13], [16], i.e. blocks[0], [2], ...

@@ -11,7 +11,7 @@
 #include "hfc/nn/activation.hpp"
 #include "hfc/nn/batch_norm.hpp"
 #include "hfc/nn/conv2d.hpp"
-#include "hfc/nn/hfc_attention.hpp"
+#include "hfc/nn/attention_module.hpp"
 #include "hfc/nn/linear.hpp"
 #include "hfc/nn/network_options.hpp"
 #include "hfc/nn/pooling.hpp"
@@ -156,6 +156,7 @@ class ResNet18 : public TrainingFlag {
   void for_each_buffer(F&& f) {
     bn1.for_each_buffer(prefixed("bn1", f));
     for_each_layer([&](const std::string& name, auto& block) { block.for_each_buffer(prefixed(name, f)); });
+    detail::for_each_attention_buffer(attention, f);
   }
 
   const NetworkOptions& options() const { return options_; }
@@ -168,7 +169,7 @@ class ResNet18 : public TrainingFlag {
   AdaptiveAvgPool2d<T, B> avgpool;
   Flatten<T, B> flatten;
   Linear<T, B> fc;
-  std::vector<std::unique_ptr<HfcAttention<T, B>>> attention;
+  std::vector<std::unique_ptr<AttentionModule<T, B>>> attention;
 
  private:
   template <class G>

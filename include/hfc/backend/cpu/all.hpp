@@ -1,6 +1,7 @@
 #pragma once
 // Every kernel of the cpu backend (Eigen, FFTW, OpenMP, optionally OpenBLAS).
 #include "hfc/backend/cpu/activation.hpp"
+#include "hfc/backend/cpu/bam_gate.hpp"
 #include "hfc/backend/cpu/batch_norm.hpp"
 #include "hfc/backend/cpu/conv2d.hpp"
 #include "hfc/backend/cpu/correlation.hpp"
