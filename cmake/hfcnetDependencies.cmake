@@ -5,6 +5,8 @@ include(CMakeFindDependencyMacro)
 
 find_dependency(Eigen3 3.4 REQUIRED NO_MODULE)
 find_dependency(OpenMP REQUIRED COMPONENTS CXX)
+# The safetensors reader parses its JSON header with nlohmann-json (header-only).
+find_dependency(nlohmann_json 3.10 REQUIRED)
 
 # Debian ships no CMake config for FFTW3, so go through pkg-config. We need the
 # float (fftw3f) and double (fftw3) libraries: double runs the gradient checks.

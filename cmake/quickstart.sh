@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 mode="${1:-demo}"
 
 # Debian 12 packages. Build and test needs come first; PyTorch only for the side-by-side benchmark.
-build_packages=(cmake g++ make pkg-config libeigen3-dev libfftw3-dev doctest-dev
+build_packages=(cmake g++ make pkg-config libeigen3-dev libfftw3-dev nlohmann-json3-dev doctest-dev
                 libbenchmark-dev libcli11-dev libstb-dev libtiff-dev python3)
+# The safetensors fuzz test: clang++ and its libFuzzer runtime (a recommends, not a dependency, of clang).
+test_packages=(clang libclang-rt-14-dev)
 bench_packages=(python3-torch python3-torchvision)
 
 install_missing() {
@@ -36,7 +38,7 @@ case "$mode" in
     OMP_NUM_THREADS="$(nproc)" ./build/release/bench/hfc_bench_components --benchmark_filter='Module' --benchmark_min_time=0.2
     ;;
   test)
-    install_missing "${build_packages[@]}"
+    install_missing "${build_packages[@]}" "${test_packages[@]}"
     build
     ctest --preset release
     ;;
