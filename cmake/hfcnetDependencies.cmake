@@ -8,6 +8,17 @@ find_dependency(OpenMP REQUIRED COMPONENTS CXX)
 # The safetensors reader parses its JSON header with nlohmann-json (header-only).
 find_dependency(nlohmann_json 3.10 REQUIRED)
 
+# The data layer reads JAFFE's TIFF images through libtiff (CMake's FindTIFF: TIFF::TIFF).
+find_dependency(TIFF REQUIRED)
+# stb_image / stb_image_write (PNG, JPEG, BMP) are headers without a CMake config: find their
+# folder and wrap it in an imported target, whose include directory is a system one (stb's code
+# is not warning-clean). hfc/io/detail/stb.hpp compiles them as static functions per translation unit.
+if(NOT TARGET hfcnet_stb)
+  find_path(HFC_STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb REQUIRED)
+  add_library(hfcnet_stb INTERFACE IMPORTED GLOBAL)
+  set_target_properties(hfcnet_stb PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${HFC_STB_INCLUDE_DIR}")
+endif()
+
 # Debian ships no CMake config for FFTW3, so go through pkg-config. We need the
 # float (fftw3f) and double (fftw3) libraries: double runs the gradient checks.
 find_package(PkgConfig REQUIRED)

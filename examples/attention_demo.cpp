@@ -14,10 +14,8 @@
 #include <string>
 #include <vector>
 
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb_image_write.h>
-
 #include <hfc/hfc.hpp>
+#include <hfc/io/image.hpp>
 
 namespace {
 
@@ -46,13 +44,12 @@ hfc::Tensor<float> draw_face(std::int64_t size) {
 void write_png(const std::filesystem::path& path, const float* data, std::int64_t h, std::int64_t w, int scale = 4) {
   float lo = data[0], hi = data[0];
   for (std::int64_t i = 0; i < h * w; ++i) lo = std::min(lo, data[i]), hi = std::max(hi, data[i]);
-  std::vector<unsigned char> pixels(static_cast<std::size_t>(h * w * scale * scale));
-  for (std::int64_t y = 0; y < h * scale; ++y)
-    for (std::int64_t x = 0; x < w * scale; ++x)
-      pixels[static_cast<std::size_t>(y * w * scale + x)] = static_cast<unsigned char>(
-          255.0f * (data[(y / scale) * w + x / scale] - lo) / std::max(hi - lo, 1e-12f));
-  if (!stbi_write_png(path.c_str(), int(w * scale), int(h * scale), 1, pixels.data(), int(w * scale)))
-    hfc::fail("could not write ", path.string());
+  hfc::Image image(int(w * scale), int(h * scale), 1);
+  for (int y = 0; y < image.height; ++y)
+    for (int x = 0; x < image.width; ++x)
+      image.at(y, x) = static_cast<std::uint8_t>(255.0f * (data[(y / scale) * w + x / scale] - lo) /
+                                                 std::max(hi - lo, 1e-12f));
+  hfc::write_png(path, image);
   std::printf("  wrote %s\n", path.c_str());
 }
 
