@@ -10,8 +10,9 @@ mode="${1:-demo}"
 # Debian 12 packages. Build and test needs come first; PyTorch only for the side-by-side benchmark.
 build_packages=(cmake g++ make pkg-config libeigen3-dev libfftw3-dev nlohmann-json3-dev doctest-dev
                 libbenchmark-dev libcli11-dev libstb-dev libtiff-dev python3)
-# The safetensors fuzz test: clang++ and its libFuzzer runtime (a recommends, not a dependency, of clang).
-test_packages=(clang libclang-rt-14-dev)
+# The safetensors fuzz test: clang++ and its libFuzzer runtime (a recommends, not a dependency, of
+# clang). The golden tests: PyTorch and torchvision write the reference files at test time.
+test_packages=(clang libclang-rt-14-dev python3-torch python3-torchvision)
 bench_packages=(python3-torch python3-torchvision)
 
 install_missing() {
