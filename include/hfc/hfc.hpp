@@ -35,6 +35,8 @@
 #include "hfc/ops/linear.hpp"
 #include "hfc/ops/pooling.hpp"
 #include "hfc/ops/svd.hpp"
+#include "hfc/train/gradcam.hpp"
 #include "hfc/train/loss.hpp"
+#include "hfc/train/metrics.hpp"
 #include "hfc/train/optimizer.hpp"
 #include "hfc/train/scheduler.hpp"

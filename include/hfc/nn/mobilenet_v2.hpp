@@ -135,7 +135,12 @@ class MobileNetV2 : public TrainingFlag {
     attention = detail::make_attention<T, B>(o, {32, 16, 24, 32, 64, 96, 160}, rng);
   }
 
-  Tensor<T, B> forward(const Tensor<T, B>& x) {
+  // images [N, in_channels, H, W] -> logits [N, num_classes]: the head over the features.
+  Tensor<T, B> forward(const Tensor<T, B>& x) { return forward_head(forward_features(x)); }
+  Tensor<T, B> backward(const Tensor<T, B>& dy) { return backward_features(backward_head(dy)); }
+
+  // The last conv block's output (features.18), [N, 1280, H/32, W/32]: what Grad-CAM looks at.
+  Tensor<T, B> forward_features(const Tensor<T, B>& x) {
     detail::check_network_input(x, options_, "MobileNetV2");
     auto h = stem.forward(x);
     std::size_t next = 0;  // the next attention module
@@ -144,10 +149,17 @@ class MobileNetV2 : public TrainingFlag {
       h = blocks[i].forward(h);
       if (next < attention.size() && kAfterBlock[next - 1] == i) h = attention[next++]->forward(h);
     }
-    return classifier.forward(dropout.forward(flatten.forward(avgpool.forward(head.forward(h)))));
+    return head.forward(h);
   }
-  Tensor<T, B> backward(const Tensor<T, B>& dy) {
-    auto d = head.backward(avgpool.backward(flatten.backward(dropout.backward(classifier.backward(dy)))));
+  // Pooling, dropout and the classifier: features -> logits, and logits' gradient -> the features'.
+  Tensor<T, B> forward_head(const Tensor<T, B>& features) {
+    return classifier.forward(dropout.forward(flatten.forward(avgpool.forward(features))));
+  }
+  Tensor<T, B> backward_head(const Tensor<T, B>& dy) {
+    return avgpool.backward(flatten.backward(dropout.backward(classifier.backward(dy))));
+  }
+  Tensor<T, B> backward_features(const Tensor<T, B>& d_features) {
+    auto d = head.backward(d_features);
     std::size_t next = attention.size();
     for (std::size_t i = blocks.size(); i-- > 0;) {
       if (next > 1 && kAfterBlock[next - 2] == i) d = attention[--next]->backward(d);

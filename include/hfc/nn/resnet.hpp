@@ -116,18 +116,27 @@ class ResNet18 : public TrainingFlag {
     attention = detail::make_attention<T, B>(o, {o.width, o.width, 2 * o.width, 4 * o.width}, rng);
   }
 
-  // images [N, in_channels, H, W] -> logits [N, num_classes]
-  Tensor<T, B> forward(const Tensor<T, B>& x) {
+  // images [N, in_channels, H, W] -> logits [N, num_classes]: the head over the features.
+  Tensor<T, B> forward(const Tensor<T, B>& x) { return forward_head(forward_features(x)); }
+  Tensor<T, B> backward(const Tensor<T, B>& dy) { return backward_features(backward_head(dy)); }
+
+  // The last conv block's output (layer4), [N, 8 width, H/32, W/32]: what Grad-CAM looks at.
+  Tensor<T, B> forward_features(const Tensor<T, B>& x) {
     detail::check_network_input(x, options_, "ResNet18");
     auto h = maxpool.forward(relu.forward(bn1.forward(conv1.forward(x))));
     for (std::size_t stage = 0; stage < 4; ++stage) {
       if (stage < attention.size()) h = attention[stage]->forward(h);
       h = layers[2 * stage + 1].forward(layers[2 * stage].forward(h));
     }
-    return fc.forward(flatten.forward(avgpool.forward(h)));
+    return h;
   }
-  Tensor<T, B> backward(const Tensor<T, B>& dy) {
-    auto d = avgpool.backward(flatten.backward(fc.backward(dy)));
+  // Pooling and the classifier: features -> logits, and logits' gradient -> the features'.
+  Tensor<T, B> forward_head(const Tensor<T, B>& features) {
+    return fc.forward(flatten.forward(avgpool.forward(features)));
+  }
+  Tensor<T, B> backward_head(const Tensor<T, B>& dy) { return avgpool.backward(flatten.backward(fc.backward(dy))); }
+  Tensor<T, B> backward_features(const Tensor<T, B>& d_features) {
+    auto d = d_features;
     for (std::size_t stage = 4; stage-- > 0;) {
       d = layers[2 * stage].backward(layers[2 * stage + 1].backward(d));
       if (stage < attention.size()) d = attention[stage]->backward(d);

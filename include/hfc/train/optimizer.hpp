@@ -125,6 +125,9 @@ class Sgd : public Optimizer<T, B> {
       }
   }
 
+  // Per-parameter momentum buffers, for checkpoints.
+  std::unordered_map<Parameter<T, B>*, Tensor<T, B>>& state() { return momentum_; }
+
  private:
   SgdOptions o_;
   std::unordered_map<Parameter<T, B>*, Tensor<T, B>> momentum_;
