@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""One training step (forward, cross-entropy, backward, Adam) at batch 32, 48 px, for ResNet18 and
-MobileNetV2 with and without HFC attention: PyTorch (Debian's, OMP_NUM_THREADS=2,
-OPENBLAS_NUM_THREADS=1) and hfcnet (bench/bench_networks.cpp) in one run. Prints a Markdown table.
+"""One training step (forward, cross-entropy, backward, Adam) at batch 32 for ResNet18 and
+MobileNetV2, plain, with HFC attention and with BAM (the authors' code), at 48 and 224 px:
+PyTorch (Debian's, OMP_NUM_THREADS=2, OPENBLAS_NUM_THREADS=1) and hfcnet
+(bench/bench_networks.cpp). Every configuration runs in its own process, ours then PyTorch's,
+so the two see the same machine state and each one's peak resident memory (ru_maxrss of that
+process, libraries included) is its own. Prints a Markdown table.
 
-    /usr/bin/python3 bench/compare_networks.py [--build build/release]"""
+    /usr/bin/python3 bench/compare_networks.py [--build build/release] [--sizes 48,224]"""
 import argparse
 import json
 import os
@@ -13,13 +16,20 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+TORCH_MODELS = os.path.join(HERE, "..", "tests", "golden")
+NETWORKS = [("ResNet18", "resnet18", "none"), ("ResNet18_HFC", "resnet18", "hfc"),
+            ("ResNet18_BAM", "resnet18", "bam_official"), ("MobileNetV2", "mobilenet_v2", "none"),
+            ("MobileNetV2_HFC", "mobilenet_v2", "hfc"), ("MobileNetV2_BAM", "mobilenet_v2", "bam_official")]
 
 
-def torch_step_ms(make, attention, px=48, batch=32, min_time=2.0):
+def torch_step_ms(model, attention, px, batch=32, min_time=2.0):
+    """Runs inside a child process: median ms of one training step."""
     import torch
-    sys.path.insert(0, HERE)
+    sys.path.insert(0, TORCH_MODELS)
+    import torch_models
+    torch.set_num_threads(2)
     torch.manual_seed(0)
-    net = make(attention=attention)
+    net = getattr(torch_models, model)(attention=attention)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
     x = torch.randn(batch, 1, px, px)
     y = torch.arange(batch) % 7
@@ -38,27 +48,41 @@ def torch_step_ms(make, attention, px=48, batch=32, min_time=2.0):
     return statistics.median(times)
 
 
+def run_measured(cmd, env):
+    """Runs cmd; returns (stdout, peak resident MiB of that process)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{cmd[0]} failed with status {status}")
+    return out, usage.ru_maxrss / 1024
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build", "release"))
+    ap.add_argument("--sizes", default="48,224")
+    ap.add_argument("--torch-one", nargs=3, metavar=("MODEL", "ATTENTION", "PX"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    os.environ.update(OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="1")
+    if args.torch_one:
+        model, attention, px = args.torch_one
+        print(json.dumps({"ms": torch_step_ms(model, attention, int(px))}))
+        return
+    env = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="1")
     import torch
-    torch.set_num_threads(2)
-    sys.path.insert(0, HERE)
-    import torch_networks
-    out = subprocess.run([os.path.join(args.build, "bench", "hfc_bench_networks"), "--benchmark_format=json"],
-                         check=True, capture_output=True, text=True, env=dict(os.environ)).stdout
-    ours = {b["name"].split("/")[0].replace("BM_", ""): b["real_time"] for b in json.loads(out)["benchmarks"]}
-    rows = [("ResNet18", torch_networks.resnet18, False), ("ResNet18_HFC", torch_networks.resnet18, True),
-            ("MobileNetV2", torch_networks.mobilenet_v2, False), ("MobileNetV2_HFC", torch_networks.mobilenet_v2, True)]
-    print(f"PyTorch {torch.__version__}, batch 32, 48 px, one training step (ms, median)\n")
-    print("| network | PyTorch | hfcnet | hfcnet / PyTorch | hfcnet images/s |")
-    print("|---|---|---|---|---|")
-    for name, make, attention in rows:
-        theirs = torch_step_ms(make, attention)
-        print(f"| {name.replace('_HFC', ' + HFC')} | {theirs:.0f} | {ours[name]:.0f} | {ours[name] / theirs:.2f} | "
-              f"{32000 / ours[name]:.0f} |", flush=True)
+    print(f"PyTorch {torch.__version__}, batch 32, one training step (forward, cross-entropy, backward, Adam); "
+          "ms median; peak RSS MiB of each process\n")
+    print("| network | px | PyTorch ms | hfcnet ms | hfcnet / PyTorch | hfcnet images/s | PyTorch MiB | hfcnet MiB |")
+    print("|---|---|---|---|---|---|---|---|")
+    bench = os.path.join(args.build, "bench", "hfc_bench_networks")
+    for px in (int(s) for s in args.sizes.split(",")):
+        for name, model, attention in NETWORKS:
+            out, ours_mib = run_measured([bench, f"--benchmark_filter=^BM_{name}/{px}/", "--benchmark_format=json"], env)
+            ours = json.loads(out)["benchmarks"][0]["real_time"]
+            out, theirs_mib = run_measured([sys.executable, __file__, "--torch-one", model, attention, str(px)], env)
+            theirs = json.loads(out)["ms"]
+            print(f"| {name.replace('_', ' + ')} | {px} | {theirs:.0f} | {ours:.0f} | {ours / theirs:.2f} | "
+                  f"{32000 / ours:.0f} | {theirs_mib:.0f} | {ours_mib:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

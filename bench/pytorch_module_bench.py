@@ -2,14 +2,15 @@
 shapes of bench_components.cpp. Prints one JSON object per line: {"name", "ms"}.
 Run with OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 (compare_cpu.py sets them)."""
 import json
+import os
 import statistics
 import sys
 import time
 
 import torch
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from torch_hfc import HfcAttention  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden"))
+from torch_models import HfcAttention  # noqa: E402  (the golden tests' PyTorch module)
 
 
 def median_ms(fn, min_time=1.0, min_reps=3):

@@ -1,11 +1,37 @@
 #pragma once
 // BatchNorm2d over NCHW: per-channel statistics over (N, H, W), sums in double.
+#include <array>
 #include <cmath>
 #include <cstdint>
 
 #include "hfc/backend/cpu/memory.hpp"
 
 namespace hfc::cpu_backend {
+
+namespace detail {
+// Sums of term_k(i), k < K, over i < count, in 8 double lanes per sum. One running double is a
+// chain of dependent adds (4 cycles each) that cannot vectorise; it made BatchNorm a quarter of
+// a MobileNetV2 training step. The lanes vectorise and keep double accuracy.
+template <int K, class Terms>
+std::array<double, K> lane_sums(std::int64_t count, Terms&& terms) {
+  constexpr int kLanes = 8;
+  double acc[K][kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= count; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) {
+      const auto t = terms(i + l);
+      for (int k = 0; k < K; ++k) acc[k][l] += t[k];
+    }
+  std::array<double, K> out{};
+  for (; i < count; ++i) {
+    const auto t = terms(i);
+    for (int k = 0; k < K; ++k) out[static_cast<std::size_t>(k)] += t[k];
+  }
+  for (int k = 0; k < K; ++k)
+    for (int l = 0; l < kLanes; ++l) out[static_cast<std::size_t>(k)] += acc[k][l];
+  return out;
+}
+}  // namespace detail
 
 // mean[c] and the biased variance var[c] of channel c over the batch and the plane.
 template <class T>
@@ -16,13 +42,16 @@ void batch_norm_stats_kernel(cpu, const T* x, std::int64_t n, std::int64_t c, st
     double sum = 0;
     for (std::int64_t b = 0; b < n; ++b) {
       const T* xp = x + (b * c + ch) * plane;
-      for (std::int64_t p = 0; p < plane; ++p) sum += xp[p];
+      sum += detail::lane_sums<1>(plane, [xp](std::int64_t p) { return std::array<double, 1>{double(xp[p])}; })[0];
     }
     const double mu = sum / count;
     double sq = 0;  // two passes: no cancellation when |mean| >> std
     for (std::int64_t b = 0; b < n; ++b) {
       const T* xp = x + (b * c + ch) * plane;
-      for (std::int64_t p = 0; p < plane; ++p) sq += (xp[p] - mu) * (xp[p] - mu);
+      sq += detail::lane_sums<1>(plane, [xp, mu](std::int64_t p) {
+        const double d = double(xp[p]) - mu;
+        return std::array<double, 1>{d * d};
+      })[0];
     }
     mean[ch] = T(mu);
     var[ch] = T(sq / count);
@@ -58,10 +87,11 @@ void batch_norm_backward_kernel(cpu, const T* dy, const T* x, std::int64_t n, st
     for (std::int64_t b = 0; b < n; ++b) {
       const T* dyp = dy + (b * c + ch) * plane;
       const T* xp = x + (b * c + ch) * plane;
-      for (std::int64_t p = 0; p < plane; ++p) {
-        sum_dy += dyp[p];
-        sum_dy_xhat += dyp[p] * (xp[p] - mu) * is;
-      }
+      const auto s = detail::lane_sums<2>(plane, [dyp, xp, mu](std::int64_t p) {
+        return std::array<double, 2>{double(dyp[p]), double(dyp[p]) * (double(xp[p]) - mu)};
+      });
+      sum_dy += s[0];
+      sum_dy_xhat += s[1] * is;
     }
     dgamma[ch] += T(sum_dy_xhat);
     dbeta[ch] += T(sum_dy);
