@@ -173,6 +173,14 @@ TEST_CASE("MaxPool2d(3, 2, 1) matches the direct definition, with gradients to t
   test::check_gradient("x", z, dz, loss, rng, 50, 1e-6, 1e-7);
   CHECK_THROWS_WITH_AS(MaxPool2d<double>({.kernel = 3, .stride = 2, .padding = 2}).forward(z),
                        doctest::Contains("at most half the kernel"), Error);
+  // NaN wins every window it is in, as in PyTorch: (3, 3) is in windows (1..2, 1..2) only.
+  auto with_nan = x.clone();
+  with_nan(1, 1, 3, 3) = std::numeric_limits<double>::quiet_NaN();
+  NoGradGuard no_grad;
+  const auto yn = pool.forward(with_nan);
+  for (std::int64_t oy = 0; oy < 4; ++oy)
+    for (std::int64_t ox = 0; ox < 3; ++ox)
+      CHECK(std::isnan(yn(1, 1, oy, ox)) == (oy >= 1 && oy <= 2 && ox >= 1 && ox <= 2));
 }
 
 TEST_CASE("AdaptiveAvgPool2d(1) and Flatten: means of planes, and their gradients") {

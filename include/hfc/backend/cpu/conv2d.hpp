@@ -28,15 +28,28 @@ inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) {  // b > 0
   return a >= 0 ? (a + b - 1) / b : -((-a) / b);
 }
 
+// The output columns [lo, hi) whose kernel tap in column j reads inside the image, at input
+// column ox * stride_w + x0.
+struct TapColumns {
+  std::int64_t x0, lo, hi;
+};
+inline TapColumns tap_columns(const Conv2dDims& d, std::int64_t j) {
+  const std::int64_t x0 = j * d.g.dilation_w - d.g.pad_w;
+  const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(-x0, d.g.stride_w), 0, d.ow);
+  const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(d.w - x0, d.g.stride_w), lo, d.ow);
+  return {x0, lo, hi};
+}
+inline std::int64_t tap_input_row(const Conv2dDims& d, std::int64_t oy, std::int64_t i) {
+  return oy * d.g.stride_h - d.g.pad_h + i * d.g.dilation_h;
+}
+
 // Calls f(oy, y, lo, hi, x0) for every output row oy whose kernel tap (i, j) reads input row y;
 // output columns [lo, hi) read input columns ox * stride_w + x0, all inside the image.
 template <class F>
 void for_each_tap_row(const Conv2dDims& d, std::int64_t i, std::int64_t j, F&& f) {
-  const std::int64_t x0 = j * d.g.dilation_w - d.g.pad_w;
-  const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(-x0, d.g.stride_w), 0, d.ow);
-  const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(d.w - x0, d.g.stride_w), lo, d.ow);
+  const auto [x0, lo, hi] = tap_columns(d, j);
   for (std::int64_t oy = 0; oy < d.oh; ++oy) {
-    const std::int64_t y = oy * d.g.stride_h - d.g.pad_h + i * d.g.dilation_h;
+    const std::int64_t y = tap_input_row(d, oy, i);
     if (y >= 0 && y < d.h) f(oy, y, lo, hi, x0);
   }
 }
@@ -47,18 +60,27 @@ inline bool use_direct(const Conv2dDims& d) { return d.o_per_group() <= 2; }
 // when several samples share one matrix side by side).
 template <class T>
 void im2col(const T* x, const Conv2dDims& d, T* col, std::int64_t ld) {
-  const std::int64_t plane = d.oh * d.ow, sw = d.g.stride_w;
-  for (std::int64_t r = 0; r < d.patch(); ++r) std::fill_n(col + r * ld, plane, T(0));
+  const std::int64_t sw = d.g.stride_w;
   for (std::int64_t c = 0; c < d.c_per_group(); ++c)
     for (std::int64_t i = 0; i < d.kh; ++i)
       for (std::int64_t j = 0; j < d.kw; ++j) {
         T* row = col + ((c * d.kh + i) * d.kw + j) * ld;
         const T* channel = x + c * d.h * d.w;
-        for_each_tap_row(d, i, j, [&](std::int64_t oy, std::int64_t y, std::int64_t lo, std::int64_t hi, std::int64_t x0) {
-          const T* in = channel + y * d.w + x0;
+        const auto [x0, lo, hi] = tap_columns(d, j);
+        for (std::int64_t oy = 0; oy < d.oh; ++oy) {  // every entry written once: padding as zeros
           T* out = row + oy * d.ow;
-          for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] = in[ox * sw];
-        });
+          const std::int64_t y = tap_input_row(d, oy, i);
+          if (y < 0 || y >= d.h) {
+            std::fill_n(out, d.ow, T(0));
+            continue;
+          }
+          const T* in = channel + y * d.w + x0;
+          std::fill_n(out, lo, T(0));
+          if (sw == 1) std::copy(in + lo, in + hi, out + lo);
+          else
+            for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] = in[ox * sw];
+          std::fill_n(out + hi, d.ow - hi, T(0));
+        }
       }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 // Max pooling (with the argmax kept for backward) and global average pooling, NCHW.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -18,28 +19,28 @@ void max_pool_kernel(cpu, const T* x, std::int64_t planes, std::int64_t h, std::
 #pragma omp parallel for schedule(static)
   for (std::int64_t pl = 0; pl < planes; ++pl) {
     const T* xp = x + pl * h * w;
-    for (std::int64_t oy = 0; oy < oh; ++oy)
+    for (std::int64_t oy = 0; oy < oh; ++oy) {
+      // The window's rows and columns clipped to the image once, not tested per element.
+      const std::int64_t y0 = oy * stride - pad, i_lo = std::max<std::int64_t>(0, -y0), i_hi = std::min(k, h - y0);
       for (std::int64_t ox = 0; ox < ow; ++ox) {
+        const std::int64_t x0 = ox * stride - pad, j_lo = std::max<std::int64_t>(0, -x0), j_hi = std::min(k, w - x0);
         T best = -std::numeric_limits<T>::infinity();
         std::int64_t where = -1;
-        for (std::int64_t i = 0; i < k; ++i) {
-          const std::int64_t yy = oy * stride - pad + i;
-          if (yy < 0 || yy >= h) continue;
-          for (std::int64_t j = 0; j < k; ++j) {
-            const std::int64_t xx = ox * stride - pad + j;
-            if (xx < 0 || xx >= w) continue;
-            const T v = xp[yy * w + xx];
+        for (std::int64_t i = i_lo; i < i_hi && !std::isnan(best); ++i) {
+          const T* row = xp + (y0 + i) * w + x0;
+          for (std::int64_t j = j_lo; j < j_hi; ++j) {
+            const T v = row[j];
             if (where < 0 || v > best || std::isnan(v)) {
               best = v;
-              where = yy * w + xx;
+              where = (y0 + i) * w + x0 + j;
               if (std::isnan(v)) break;
             }
           }
-          if (std::isnan(best)) break;
         }
         y[(pl * oh + oy) * ow + ox] = best;
         argmax[(pl * oh + oy) * ow + ox] = where;
       }
+    }
   }
 }
 
