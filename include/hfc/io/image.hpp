@@ -11,7 +11,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <memory>
 #include <span>
 #include <string>
@@ -19,6 +18,7 @@
 
 #include "hfc/core/error.hpp"
 #include "hfc/io/detail/stb.hpp"
+#include "hfc/io/read_file.hpp"
 
 namespace hfc {
 
@@ -74,14 +74,6 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string
 }
 
 namespace detail {
-
-inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open ", what, " ", path.string(), ": ", std::strerror(errno));
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  check(!in.bad(), "cannot read ", what, " ", path.string(), ": ", std::strerror(errno));
-  return bytes;
-}
 
 inline bool has_tiff_signature(std::span<const std::uint8_t> b) {
   return b.size() >= 4 && ((b[0] == 'I' && b[1] == 'I' && b[2] == 42 && b[3] == 0) ||
@@ -140,7 +132,8 @@ inline Image read_tiff(const std::filesystem::path& path) {
 
 // Reads a PNG, JPEG, BMP or TIFF file, chosen by its contents rather than its name.
 inline Image read_image(const std::filesystem::path& path) {
-  const auto bytes = detail::read_file_bytes(path, "image");
+  const auto file = read_file_bytes(path, "image");
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(file.data()), file.size());
   if (detail::has_tiff_signature(bytes)) return read_tiff(path);
   return decode_image(bytes, path.string());
 }

@@ -23,6 +23,7 @@
 #include "hfc/core/tensor.hpp"
 #include "hfc/io/atomic_file.hpp"
 #include "hfc/io/float16.hpp"
+#include "hfc/io/read_file.hpp"
 #include "hfc/io/safetensors_format.hpp"
 
 namespace hfc {
@@ -169,21 +170,8 @@ struct SafetensorsFile {
   std::string describe(std::string_view name) const { return detail::concat(source, ": tensor '", name, "'"); }
 };
 
-// The whole content of a file.
-inline std::vector<std::byte> read_file_bytes(const std::filesystem::path& path) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  check(!ec, "cannot read ", path, ": ", ec.message());
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  check(file != nullptr, "cannot open ", path, ": ", std::strerror(errno));
-  std::vector<std::byte> bytes(static_cast<std::size_t>(size));
-  check(std::fread(bytes.data(), 1, bytes.size(), file.get()) == bytes.size(), "cannot read the ", size,
-        " bytes of ", path, " (did it shrink?)");
-  return bytes;
-}
-
 inline SafetensorsFile read_safetensors(const std::filesystem::path& path) {
-  return SafetensorsFile::from_bytes(read_file_bytes(path), path.string());
+  return SafetensorsFile::from_bytes(read_file_bytes(path, "weights file"), path.string());
 }
 
 namespace detail {
