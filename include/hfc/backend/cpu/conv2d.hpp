@@ -8,6 +8,8 @@
 //    convolutions, and the C->1 and k->1 convolutions of the attention modules), where a GEMM has
 //    nothing to reuse and im2col would only multiply the memory traffic. Stride 1 sweeps whole
 //    zero-padded planes per tap (PaddedPlane); other strides go row by row.
+// 3x3 stride-1 convolutions on maps of 64 outputs or more take Winograd F(2x2, 3x3) instead of
+// the GEMM path, forward and backward to the input (winograd.hpp).
 // Scratch buffers are per-thread and persist across calls.
 #include <algorithm>
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include "hfc/backend/cpu/elementwise.hpp"
 #include "hfc/backend/cpu/gemm.hpp"
 #include "hfc/backend/cpu/memory.hpp"
+#include "hfc/backend/cpu/winograd.hpp"
 
 namespace hfc::cpu_backend {
 
@@ -350,12 +353,16 @@ void direct_backward_padded(const T* dyn, const T* xn, const T* w, const Conv2dD
 template <class T>
 void conv2d_forward_kernel(cpu, const T* x, const T* w, const T* bias, const Conv2dDims& d, T* y) {
   const std::int64_t plane = d.oh * d.ow;
-  const bool direct = detail::use_direct(d);
-  const std::int64_t chunk = direct ? 1 : detail::samples_per_gemm(d, omp_get_max_threads());
+  const bool direct = detail::use_direct(d), wino = !direct && winograd::applies(d);
+  const auto u = wino ? winograd::transform_weights(w, d.o, d.c, false) : std::vector<T>();
+  const std::int64_t chunk = direct ? 1
+                             : wino ? winograd::samples_per_gemm(d, omp_get_max_threads())
+                                    : detail::samples_per_gemm(d, omp_get_max_threads());
 #pragma omp parallel for schedule(static)
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const std::int64_t count = std::min(chunk, d.n - n0);
-    if (!direct) detail::gemm_forward_chunk(x, n0, count, w, d, y);
+    if (wino) winograd::convolve_chunk(x + n0 * d.c * d.h * d.w, count, u, d, false, y + n0 * d.o * plane);
+    else if (!direct) detail::gemm_forward_chunk(x, n0, count, w, d, y);
     else if (detail::use_padded_planes(d)) detail::direct_forward_padded(x + n0 * d.c * d.h * d.w, w, d, y + n0 * d.o * plane);
     else detail::direct_forward_sample(x + n0 * d.c * d.h * d.w, w, d, y + n0 * d.o * plane);
     if (bias)
@@ -373,7 +380,11 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
   const std::int64_t plane = d.oh * d.ow, wsize = d.o * d.patch();
   const bool direct = detail::use_direct(d);
   const std::int64_t chunk = direct ? 1 : detail::samples_per_gemm(d, omp_get_max_threads());
-  if (dx && !accumulate_dx) std::fill_n(dx, d.n * d.c * d.h * d.w, T(0));
+  // The gradient to the input of a Winograd-eligible convolution is itself one (below).
+  const Conv2dDims to_input = winograd::input_gradient_dims(d);
+  const bool wino_dx = dx && !direct && winograd::applies(d) && winograd::applies(to_input);
+  T* const gemm_dx = wino_dx ? nullptr : dx;
+  if (gemm_dx && !accumulate_dx) std::fill_n(dx, d.n * d.c * d.h * d.w, T(0));
   // Each thread sums its samples' weight and bias gradients privately; the partial sums are then
   // added in thread order, so the result does not depend on scheduling.
   std::vector<T*> dw_partial(static_cast<std::size_t>(omp_get_max_threads()), nullptr);
@@ -392,7 +403,7 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
     for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
       const std::int64_t count = std::min(chunk, d.n - n0);
       if (!direct) {
-        detail::gemm_backward_chunk(dy, x, n0, count, w, d, dx, dw_local);
+        detail::gemm_backward_chunk(dy, x, n0, count, w, d, gemm_dx, dw_local);
       } else {
         const T* dyn = dy + n0 * d.o * plane;
         const T* xn = x + n0 * d.c * d.h * d.w;
@@ -413,6 +424,14 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
     if (db)
       for (std::size_t t = 0; t < threads; ++t)
         for (std::int64_t i = 0; i < d.o; ++i) db[i] += db_partial[t][static_cast<std::size_t>(i)];
+  }
+  if (wino_dx) {
+    const auto u = winograd::transform_weights(w, d.c, d.o, true);
+    const std::int64_t wchunk = winograd::samples_per_gemm(to_input, omp_get_max_threads());
+#pragma omp parallel for schedule(static)
+    for (std::int64_t n0 = 0; n0 < d.n; n0 += wchunk)
+      winograd::convolve_chunk(dy + n0 * d.o * plane, std::min(wchunk, d.n - n0), u, to_input, accumulate_dx,
+                               dx + n0 * d.c * d.h * d.w);
   }
 }
 
