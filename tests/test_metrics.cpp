@@ -31,6 +31,16 @@ TEST_CASE("ConfusionMatrix: counts, per-class and overall accuracy by hand") {
   CHECK_THROWS_WITH_AS(m.add(3, 0), doctest::Contains("outside 0..2"), Error);
 }
 
+TEST_CASE("softmax_rows: exp over the row's sum, stable for huge logits") {
+  const auto logits = Tensor<double>::from(Shape{2, 3}, std::vector<double>{0, std::log(2.0), std::log(5.0), 1000, 1000, 0});
+  const auto p = softmax_rows(logits);
+  CHECK(p(0, 0) == doctest::Approx(1.0 / 8));
+  CHECK(p(0, 1) == doctest::Approx(2.0 / 8));
+  CHECK(p(0, 2) == doctest::Approx(5.0 / 8));
+  CHECK(p(1, 0) == doctest::Approx(0.5));
+  CHECK(p(1, 2) == doctest::Approx(0.0));
+}
+
 TEST_CASE("grad_cam_map: relu of the gradient-weighted channel sum, by hand") {
   // Two channels of 2 x 2. alpha = mean gradient: channel 0 -> 1, channel 1 -> -0.5.
   const auto a = Tensor<double>::from(Shape{1, 2, 2, 2}, std::vector<double>{1, 2, 3, 4, 2, 2, 10, 0});

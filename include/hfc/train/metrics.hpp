@@ -1,7 +1,8 @@
 #pragma once
 // Classification metrics as the paper reports them (Table 2): a confusion matrix, each class's
 // accuracy (the share of its samples predicted as it: recall), their unweighted mean, and the
-// overall accuracy.
+// overall accuracy; and class probabilities from logits.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -23,6 +24,24 @@ std::vector<std::int64_t> argmax_rows(const Tensor<T, cpu>& logits) {
     for (std::int64_t j = 1; j < k; ++j)
       if (row[j] > row[best]) best = j;
     out[static_cast<std::size_t>(i)] = best;
+  }
+  return out;
+}
+
+// Class probabilities: the softmax of each row of [N, K] logits, computed stably (max shifted).
+template <Scalar T>
+Tensor<T, cpu> softmax_rows(const Tensor<T, cpu>& logits) {
+  check_rank(logits, 2, "softmax_rows: logits");
+  const std::int64_t n = logits.size(0), k = logits.size(1);
+  auto out = Tensor<T, cpu>::empty(logits.shape());
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T* row = logits.data() + i * k;
+    T* p = out.data() + i * k;
+    T largest = row[0];
+    for (std::int64_t j = 1; j < k; ++j) largest = std::max(largest, row[j]);
+    double sum = 0;
+    for (std::int64_t j = 0; j < k; ++j) sum += std::exp(double(row[j] - largest));
+    for (std::int64_t j = 0; j < k; ++j) p[j] = T(std::exp(double(row[j] - largest)) / sum);
   }
   return out;
 }
