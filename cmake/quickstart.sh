@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's quick start.
-#   cmake/quickstart.sh         install what is missing, build, run the demo and the module benchmark
+#   cmake/quickstart.sh         install what is missing, build, train on the synthetic set, run the demo
 #   cmake/quickstart.sh test    install what is missing, build, run every test (what CI runs)
 #   cmake/quickstart.sh bench   also install PyTorch and put our benchmarks beside it
 set -euo pipefail
@@ -35,8 +35,10 @@ case "$mode" in
   demo)
     install_missing "${build_packages[@]}"
     build
+    # The main job on its embedded default: hfcnet train on the synthetic set (a fresh run each time).
+    rm -rf build/release/run
+    OMP_NUM_THREADS="$(nproc)" ./build/release/examples/hfcnet train --out build/release/run
     ./build/release/examples/hfc_attention_demo --out build/release/demo
-    OMP_NUM_THREADS="$(nproc)" ./build/release/bench/hfc_bench_components --benchmark_filter='Module' --benchmark_min_time=0.2
     ;;
   test)
     install_missing "${build_packages[@]}" "${test_packages[@]}"

@@ -51,7 +51,7 @@ inline int run_eval(const EvalFlags& f) {
   const ReportHeader header{loaded->info.model, loaded->info.attention, loaded->info.classes,
                             sd.data.name + " (" + std::to_string(sd.data.size()) + " images)",
                             rule + " (" + std::to_string(indices.size()) + " images)", f.weights.string(),
-                            parameters, vanilla};
+                            loaded->epoch.empty() ? "-" : loaded->epoch, parameters, vanilla};
   const auto report = markdown_report(header, e);
   std::fputs(report.c_str(), stdout);
   if (!f.out.empty()) {

@@ -105,6 +105,7 @@ struct ModelOverrides {
 
 struct LoadedModel {
   ModelInfo info;
+  std::string epoch;  // the epoch the weights are from, when the file says
   hfc::Rng rng{0};
   std::unique_ptr<Network> net;
 };
@@ -121,6 +122,7 @@ inline std::unique_ptr<LoadedModel> load_model(const std::filesystem::path& path
                "and --classes");
     loaded->info.classes = flags.classes;
   }
+  if (const auto it = file.metadata.find("hfcnet.epoch"); it != file.metadata.end()) loaded->epoch = it->second;
   auto& info = loaded->info;
   if (flags.model) info.model = *flags.model;
   if (flags.attention) info.attention = *flags.attention;

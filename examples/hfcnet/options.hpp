@@ -90,9 +90,9 @@ struct DataOptions {
 };
 
 // The defaults of plain `hfcnet train`: measured to finish in 1-2 minutes on 2 cores (docs/trainer.md).
-inline constexpr int kDefaultEpochs = 8;
+inline constexpr int kDefaultEpochs = 10;
 inline constexpr int kDefaultImageSize = 48;
-inline constexpr int kDefaultBatch = 32;
+inline constexpr int kDefaultBatch = 16;
 inline constexpr double kDefaultLr = 1e-3;
 
 // What `train` was asked for; unset values resolve through the preset and the defaults.

@@ -39,6 +39,7 @@ struct ReportHeader {
   std::string dataset;        // "synthetic (1750 images)"
   std::string evaluated_on;   // "validation split: stratified, a fifth held out, seed 0 (350 images)"
   std::string weights;        // which file and epoch: "best.safetensors, epoch 7 of 8"
+  std::string best_epoch;     // the epoch the weights are from ("-" when unknown)
   std::int64_t parameters = 0, vanilla_parameters = 0;
 };
 
@@ -49,15 +50,15 @@ inline std::string markdown_report(const ReportHeader& h, const Evaluation& e) {
      << "- Weights: " << h.weights << "\n"
      << "- Evaluated on: " << h.evaluated_on << "\n"
      << "- Loss: " << format_float(e.loss) << "\n\n"
-     << "## Accuracy (%), as the paper's Table 2\n\n| Model |";
+     << "## Accuracy (%), as the paper's Table 2\n\n| Model | Param. | Best Epoch |";
   for (const auto& c : h.classes) md << ' ' << c << " |";
-  md << " Avg. | Overall | Param. |\n|---|";
+  md << " Average | Overall |\n|---|---:|---:|";
   for (std::size_t c = 0; c < h.classes.size(); ++c) md << "---:|";
-  md << "---:|---:|---:|\n| " << display_name(h.model, h.attention) << " |";
+  md << "---:|---:|\n| " << display_name(h.model, h.attention) << " | " << with_commas(h.parameters) << " ("
+     << with_commas(h.parameters - h.vanilla_parameters, true) << ") | " << h.best_epoch << " |";
   for (int c = 0; c < m.classes(); ++c) md << ' ' << percent(m.class_accuracy(c)) << " |";
-  md << ' ' << percent(m.mean_class_accuracy()) << " | " << percent(m.accuracy()) << " | "
-     << with_commas(h.parameters) << " (" << with_commas(h.parameters - h.vanilla_parameters, true) << ") |\n\n"
-     << "Avg. is the mean of the per-class accuracies; Overall is " << m.correct() << " of " << m.total()
+  md << ' ' << percent(m.mean_class_accuracy()) << " | " << percent(m.accuracy()) << " |\n\n"
+     << "Average is the mean of the per-class accuracies (the paper's Average); Overall is " << m.correct() << " of " << m.total()
      << " images right. Param. is the parameter count and, in brackets, what the attention adds to the vanilla "
      << display_name(h.model, hfc::Attention::none) << ".\n\n"
      << "## Confusion matrix (rows: true class, columns: predicted)\n\n| true \\ predicted |";

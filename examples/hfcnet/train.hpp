@@ -234,6 +234,7 @@ inline int run_train(const TrainFlags& flags) {
                                 " images)",
                             "best.safetensors, epoch " + std::to_string(state.best_epoch) + " of " +
                                 std::to_string(c.epochs) + " (best validation accuracy)",
+                            std::to_string(state.best_epoch),
                             parameters,
                             vanilla};
   const std::string report = markdown_report(header, final_eval);
