@@ -4,10 +4,12 @@
 
 #include <sys/wait.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <hfc/data/all.hpp>
@@ -261,4 +263,30 @@ TEST_CASE("a diverging run exits 1 and leaves the last good checkpoint as it was
   hfc::ResNet18<float> net({.num_classes = 7, .attention = hfc::Attention::hfc});
   CHECK(hfc::load_safetensors(net, file).complete());
   CHECK(metrics_rows(s.dir / "run").size() == 1);
+}
+
+TEST_CASE("a run killed (SIGKILL) while it trains and checkpoints leaves loadable checkpoints") {
+  const Scratch s("killed");
+  // Start a long run in the background; kill it at several moments after its first checkpoint.
+  const std::string start = "cd '" + s.dir.string() + "' && (OMP_NUM_THREADS=2 '" HFCNET_EXE "' train " + kTiny +
+                            " --epochs 500 --out run >stdout.txt 2>stderr.txt & echo $! > pid)";
+  REQUIRE(std::system(start.c_str()) == 0);
+  const auto last = s.dir / "run" / "last.safetensors";
+  for (int waited = 0; !fs::exists(last) && waited < 600; ++waited)  // at most 60 s for epoch 1
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(fs::exists(last));
+  // Each epoch rewrites last.safetensors (and best.safetensors when it improves): 1.5 s later the
+  // run is somewhere in a later epoch, possibly inside a write.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const std::string kill = "kill -9 $(cat '" + (s.dir / "pid").string() + "')";
+  REQUIRE(std::system(kill.c_str()) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (const char* name : {"last.safetensors", "best.safetensors"}) {
+    INFO(name);
+    const auto file = hfc::read_safetensors(s.dir / "run" / name);
+    hfc::ResNet18<float> net({.num_classes = 7, .attention = hfc::Attention::hfc});
+    CHECK(hfc::load_safetensors(net, file).complete());
+  }
+  const auto o = s.run("eval --weights run/last.safetensors --synthetic-count 70");
+  CHECK(o.status == 0);
 }
