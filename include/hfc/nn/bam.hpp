@@ -23,7 +23,6 @@
 #include "hfc/nn/conv2d.hpp"
 #include "hfc/nn/linear.hpp"
 #include "hfc/ops/bam_gate.hpp"
-#include "hfc/ops/elementwise.hpp"
 #include "hfc/ops/pooling.hpp"
 
 namespace hfc {
@@ -53,14 +52,8 @@ struct BamConvStage {
     if (bn) h = bn->forward(h);
     return relu_ ? act.forward(h) : h;
   }
-  Tensor<T, B> backward(const Tensor<T, B>& dy) {
-    auto d = relu_ ? act.backward(dy) : dy;
-    return conv.backward(bn ? bn->backward(d) : d);
-  }
-  void backward_into(const Tensor<T, B>& dy, Tensor<T, B>& dx) {
-    auto d = relu_ ? act.backward(dy) : dy;
-    conv.backward_into(bn ? bn->backward(d) : d, dx);
-  }
+  Tensor<T, B> backward(const Tensor<T, B>& dy) { return conv.backward(to_conv_output(dy)); }
+  void backward_into(const Tensor<T, B>& dy, Tensor<T, B>& dx) { conv.backward_into(to_conv_output(dy), dx); }
   void train(bool on) {
     conv.train(on), act.train(on);
     if (bn) bn->train(on);
@@ -80,6 +73,11 @@ struct BamConvStage {
   ReLU<T, B> act;
 
  private:
+  // The gradient back through ReLU and BatchNorm, to the conv's output.
+  Tensor<T, B> to_conv_output(const Tensor<T, B>& dy) {
+    auto d = relu_ ? act.backward(dy) : dy;
+    return bn ? bn->backward(d) : d;
+  }
   bool relu_;
 };
 }  // namespace detail
@@ -129,7 +127,7 @@ class Bam : public TrainingFlag {
     auto dh = relu_0.backward(fc_final.backward(g.dmc));
     if (bn_0) dh = bn_0->backward(dh.reshape(Shape{n, hidden_, 1, 1})).reshape(Shape{n, hidden_});
     const auto dpool = fc_0.backward(dh).reshape(Shape{n, channels_, 1, 1});
-    add_(g.dx, global_avg_pool2d_backward(dpool, input_.shape()));
+    global_avg_pool2d_backward_add(dpool, g.dx);
     // Spatial gate; its first conv adds into dx, which x also reaches through the gate.
     auto ds = g.dms;
     for (std::size_t i = spatial.size(); i-- > 1;) ds = spatial[i].backward(ds);

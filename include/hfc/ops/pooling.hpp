@@ -56,8 +56,17 @@ template <Scalar T, Backend B>
 Tensor<T, B> global_avg_pool2d_backward(const Tensor<T, B>& dy, const Shape& input) {
   check_shape(dy, Shape{input[0], input[1], 1, 1}, "global_avg_pool2d_backward: grad");
   auto dx = Tensor<T, B>::empty(input);
-  global_avg_pool_backward_kernel(B{}, dy.data(), input[0] * input[1], input[2] * input[3], dx.data());
+  global_avg_pool_backward_kernel(B{}, dy.data(), input[0] * input[1], input[2] * input[3], false, dx.data());
   return dx;
+}
+
+// Adds the gradient into dx (the input's shape): for a parent whose input also feeds another
+// branch, without a temporary of the input's size.
+template <Scalar T, Backend B>
+void global_avg_pool2d_backward_add(const Tensor<T, B>& dy, Tensor<T, B>& dx) {
+  check_rank(dx, 4, "global_avg_pool2d_backward_add: dx");
+  check_shape(dy, Shape{dx.size(0), dx.size(1), 1, 1}, "global_avg_pool2d_backward_add: grad");
+  global_avg_pool_backward_kernel(B{}, dy.data(), dx.size(0) * dx.size(1), dx.size(2) * dx.size(3), true, dx.data());
 }
 
 }  // namespace hfc

@@ -354,7 +354,7 @@ template <class T>
 void conv2d_forward_kernel(cpu, const T* x, const T* w, const T* bias, const Conv2dDims& d, T* y) {
   const std::int64_t plane = d.oh * d.ow;
   const bool direct = detail::use_direct(d), wino = !direct && winograd::applies(d);
-  const auto u = wino ? winograd::transform_weights(w, d.o, d.c, false) : std::vector<T>();
+  const T* u = wino ? winograd::transform_weights(w, d.o, d.c, false) : nullptr;
   const std::int64_t chunk = direct ? 1
                              : wino ? winograd::samples_per_gemm(d, omp_get_max_threads())
                                     : detail::samples_per_gemm(d, omp_get_max_threads());
@@ -426,7 +426,7 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
         for (std::int64_t i = 0; i < d.o; ++i) db[i] += db_partial[t][static_cast<std::size_t>(i)];
   }
   if (wino_dx) {
-    const auto u = winograd::transform_weights(w, d.c, d.o, true);
+    const T* u = winograd::transform_weights(w, d.c, d.o, true);
     const std::int64_t wchunk = winograd::samples_per_gemm(to_input, omp_get_max_threads());
 #pragma omp parallel for schedule(static)
     for (std::int64_t n0 = 0; n0 < d.n; n0 += wchunk)

@@ -63,12 +63,19 @@ void global_avg_pool_kernel(cpu, const T* x, std::int64_t planes, std::int64_t p
   for (std::int64_t pl = 0; pl < planes; ++pl) y[pl] = sum(x + pl * plane, plane) / T(plane);
 }
 
-// dx[pl, :] = dy[pl] / plane.
+// dx[pl, :] = dy[pl] / plane, or += when accumulate.
 template <class T>
-void global_avg_pool_backward_kernel(cpu, const T* dy, std::int64_t planes, std::int64_t plane, T* dx) {
+void global_avg_pool_backward_kernel(cpu, const T* dy, std::int64_t planes, std::int64_t plane, bool accumulate,
+                                     T* dx) {
 #pragma omp parallel for schedule(static) if (planes * plane > (1 << 16))
-  for (std::int64_t pl = 0; pl < planes; ++pl)
-    for (std::int64_t i = 0; i < plane; ++i) dx[pl * plane + i] = dy[pl] / T(plane);
+  for (std::int64_t pl = 0; pl < planes; ++pl) {
+    const T g = dy[pl] / T(plane);
+    T* dxp = dx + pl * plane;
+    if (accumulate)
+      for (std::int64_t i = 0; i < plane; ++i) dxp[i] += g;
+    else
+      for (std::int64_t i = 0; i < plane; ++i) dxp[i] = g;
+  }
 }
 
 // y = x * mask * scale, the mask given (dropout's forward and backward alike).

@@ -7,7 +7,6 @@
 // convolution of dy with the flipped, transposed kernel, so it runs here too.
 #include <algorithm>
 #include <cstdint>
-#include <vector>
 
 #include "hfc/backend/conv2d_dims.hpp"
 #include "hfc/backend/cpu/gemm.hpp"
@@ -26,10 +25,13 @@ inline bool applies(const Conv2dDims& d) {
 }
 
 // U[p][o][c] = (G w[o][c] G^T)[p]; `flip` takes w[c][o] rotated by 180 degrees instead, the
-// kernel of the backward pass to the input (then O and C are the forward's C and O).
+// kernel of the backward pass to the input (then O and C are the forward's C and O). U lives in
+// the calling thread's scratch (no allocation per call); call it outside a parallel region, whose
+// threads then only read it.
 template <class T>
-std::vector<T> transform_weights(const T* w, std::int64_t out, std::int64_t in, bool flip) {
-  std::vector<T> u(static_cast<std::size_t>(kPoints * out * in));
+const T* transform_weights(const T* w, std::int64_t out, std::int64_t in, bool flip) {
+  struct TransformedWeights;
+  T* u = scratch<T, TransformedWeights>(static_cast<std::size_t>(kPoints * out * in));
 #pragma omp parallel for schedule(static)
   for (std::int64_t o = 0; o < out; ++o)
     for (std::int64_t c = 0; c < in; ++c) {
@@ -46,7 +48,7 @@ std::vector<T> transform_weights(const T* w, std::int64_t out, std::int64_t in, 
       for (int i = 0; i < 4; ++i) {  // (G g) G^T
         const T r[4] = {gg[i][0], T(0.5) * (gg[i][0] + gg[i][1] + gg[i][2]), T(0.5) * (gg[i][0] - gg[i][1] + gg[i][2]),
                         gg[i][2]};
-        for (int j = 0; j < 4; ++j) u[static_cast<std::size_t>(((i * 4 + j) * out + o) * in + c)] = r[j];
+        for (int j = 0; j < 4; ++j) u[((i * 4 + j) * out + o) * in + c] = r[j];
       }
     }
   return u;
@@ -135,7 +137,7 @@ void transform_output(const T* m, std::int64_t count, const Conv2dDims& d, std::
 // The convolution of the samples [n0, n0 + count) at x into y, with weights transformed by
 // transform_weights (for these dims' O and C).
 template <class T>
-void convolve_chunk(const T* x, std::int64_t count, const std::vector<T>& u, const Conv2dDims& d, bool accumulate, T* y) {
+void convolve_chunk(const T* x, std::int64_t count, const T* u, const Conv2dDims& d, bool accumulate, T* y) {
   struct Input;
   struct Product;
   const std::int64_t tiles_h = (d.oh + 1) / 2, tiles_w = (d.ow + 1) / 2, ld = count * tiles_h * tiles_w;
@@ -143,7 +145,7 @@ void convolve_chunk(const T* x, std::int64_t count, const std::vector<T>& u, con
   T* m = scratch<T, Product>(static_cast<std::size_t>(kPoints * d.o * ld));
   transform_input(x, count, d, tiles_h, tiles_w, v);
   for (int p = 0; p < kPoints; ++p)
-    gemm(Trans::no, Trans::no, d.o, ld, d.c, T(1), u.data() + p * d.o * d.c, d.c, v + p * d.c * ld, ld, T(0),
+    gemm(Trans::no, Trans::no, d.o, ld, d.c, T(1), u + p * d.o * d.c, d.c, v + p * d.c * ld, ld, T(0),
          m + p * d.o * ld, ld);
   transform_output(m, count, d, tiles_h, tiles_w, accumulate, y);
 }
