@@ -84,17 +84,20 @@ void BM_Conv7x7FwdBwd(benchmark::State& state) {
 }
 BENCHMARK(BM_Conv7x7FwdBwd)->Apply(shapes);
 
-// A ResNet18 layer1 convolution (64 -> 64, 3x3, padding 1): the GEMM path, where OpenBLAS or
-// Eigen does the work.
+// ResNet18's 3x3 stride-1 convolutions at 224 px (layer1 to layer4: C -> C, padding 1), where the
+// GEMMs do the work: Winograd down to 8x8 maps, im2col + GEMM below.
 void BM_Conv3x3FwdBwd(benchmark::State& state) {
-  hfc::Conv2d<float> conv(hfc::Conv2dOptions::square(64, 64, 3, 1, 1, false));
-  const auto x = randn(hfc::Shape{kBatch, 64, 56, 56});
+  const std::int64_t c = state.range(0), hw = state.range(1);
+  hfc::Conv2d<float> conv(hfc::Conv2dOptions::square(c, c, 3, 1, 1, false));
+  const auto x = randn(hfc::Shape{kBatch, c, hw, hw});
   for (auto _ : state) {
     const auto y = conv.forward(x);
     benchmark::DoNotOptimize(conv.backward(y).data());
   }
 }
-BENCHMARK(BM_Conv3x3FwdBwd)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Conv3x3FwdBwd)
+    ->Args({64, 56})->Args({128, 28})->Args({256, 14})->Args({512, 7})
+    ->ArgNames({"C", "HW"})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_GateFwdBwd(benchmark::State& state) {
   const auto c = state.range(0), hw = state.range(1);

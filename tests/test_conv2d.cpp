@@ -108,6 +108,22 @@ TEST_CASE("conv2d_backward matches finite differences for input, weight and bias
   }
 }
 
+TEST_CASE("conv2d_backward in float agrees with double (Winograd's transforms amplify rounding)") {
+  Rng rng(24);
+  for (const auto& c : kCases) {
+    INFO(c.name);
+    const auto x = test::random_tensor<double>(c.x, rng), w = test::random_tensor<double>(c.w, rng);
+    const auto r = test::random_tensor<double>(conv2d(x, w, {}, c.g).shape(), rng);
+    Tensor<double> dx, dw(w.shape());
+    conv2d_backward(r, x, w, c.g, Conv2dGradients<double, cpu>{&dx, false, &dw, nullptr});
+    Tensor<float> dxf, dwf(w.shape());
+    conv2d_backward(test::cast<float>(r), test::cast<float>(x), test::cast<float>(w), c.g,
+                    Conv2dGradients<float, cpu>{&dxf, false, &dwf, nullptr});
+    CHECK(test::max_rel_error(dxf, dx) < 1e-5);
+    CHECK(test::max_rel_error(dwf, dw) < 1e-5);
+  }
+}
+
 TEST_CASE("Conv2d layer: torchvision default init, names, and gradient through the layer") {
   Rng rng(23);
   Conv2d<double> conv(Conv2dOptions::square(4, 6, 3, 1, 1, true), rng);

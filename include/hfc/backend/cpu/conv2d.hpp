@@ -380,10 +380,13 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
   const std::int64_t plane = d.oh * d.ow, wsize = d.o * d.patch();
   const bool direct = detail::use_direct(d);
   const std::int64_t chunk = direct ? 1 : detail::samples_per_gemm(d, omp_get_max_threads());
-  // The gradient to the input of a Winograd-eligible convolution is itself one (below).
+  // The gradient to the input of a Winograd-eligible convolution is itself one (below), and the
+  // weight gradient has its own Winograd form.
   const Conv2dDims to_input = winograd::input_gradient_dims(d);
-  const bool wino_dx = dx && !direct && winograd::applies(d) && winograd::applies(to_input);
+  const bool wino = !direct && winograd::applies(d);
+  const bool wino_dx = dx && wino && winograd::applies(to_input);
   T* const gemm_dx = wino_dx ? nullptr : dx;
+  T* const gemm_dw = wino ? nullptr : dw;
   if (gemm_dx && !accumulate_dx) std::fill_n(dx, d.n * d.c * d.h * d.w, T(0));
   // Each thread sums its samples' weight and bias gradients privately; the partial sums are then
   // added in thread order, so the result does not depend on scheduling.
@@ -394,7 +397,7 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
     struct WeightGrad;
     const auto tid = static_cast<std::size_t>(omp_get_thread_num());
     const auto threads = static_cast<std::size_t>(omp_get_num_threads());
-    T* dw_local = dw ? scratch<T, WeightGrad>(static_cast<std::size_t>(wsize)) : nullptr;
+    T* dw_local = gemm_dw ? scratch<T, WeightGrad>(static_cast<std::size_t>(wsize)) : nullptr;
     if (dw_local) std::fill_n(dw_local, wsize, T(0));
     dw_partial[tid] = dw_local;
     std::vector<T>& db_local = db_partial[tid];
@@ -403,7 +406,7 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
     for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
       const std::int64_t count = std::min(chunk, d.n - n0);
       if (!direct) {
-        detail::gemm_backward_chunk(dy, x, n0, count, w, d, gemm_dx, dw_local);
+        if (gemm_dx || dw_local) detail::gemm_backward_chunk(dy, x, n0, count, w, d, gemm_dx, dw_local);
       } else {
         const T* dyn = dy + n0 * d.o * plane;
         const T* xn = x + n0 * d.c * d.h * d.w;
@@ -415,7 +418,7 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
         for (std::int64_t n = n0; n < n0 + count; ++n)
           for (std::int64_t o = 0; o < d.o; ++o) db_local[static_cast<std::size_t>(o)] += sum(dy + (n * d.o + o) * plane, plane);
     }  // implicit barrier: every partial sum is complete
-    if (dw) {
+    if (dw_local) {
 #pragma omp for schedule(static)
       for (std::int64_t i = 0; i < wsize; ++i)
         for (std::size_t t = 0; t < threads; ++t) dw[i] += dw_partial[t][i];
@@ -425,6 +428,7 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
       for (std::size_t t = 0; t < threads; ++t)
         for (std::int64_t i = 0; i < d.o; ++i) db[i] += db_partial[t][static_cast<std::size_t>(i)];
   }
+  if (wino && dw) winograd::weight_gradient(dy, x, d, dw);
   if (wino_dx) {
     const T* u = winograd::transform_weights(w, d.c, d.o, true);
     const std::int64_t wchunk = winograd::samples_per_gemm(to_input, omp_get_max_threads());

@@ -24,6 +24,27 @@ void max_pool_kernel(cpu, const T* x, std::int64_t planes, std::int64_t h, std::
       const std::int64_t y0 = oy * stride - pad, i_lo = std::max<std::int64_t>(0, -y0), i_hi = std::min(k, h - y0);
       for (std::int64_t ox = 0; ox < ow; ++ox) {
         const std::int64_t x0 = ox * stride - pad, j_lo = std::max<std::int64_t>(0, -x0), j_hi = std::min(k, w - x0);
+        const std::int64_t out = (pl * oh + oy) * ow + ox;
+        if (i_lo < i_hi && j_lo < j_hi) {
+          // Branch-free pass: the first strict maximum, and a sum that is NaN if any input is.
+          std::int64_t where = (y0 + i_lo) * w + x0 + j_lo;
+          T best = xp[where], probe = T(0);
+          for (std::int64_t i = i_lo; i < i_hi; ++i)
+            for (std::int64_t j = j_lo; j < j_hi; ++j) {
+              const std::int64_t at = (y0 + i) * w + x0 + j;
+              const T v = xp[at];
+              probe += v;
+              const bool better = v > best;
+              best = better ? v : best;
+              where = better ? at : where;
+            }
+          if (!std::isnan(probe)) {
+            y[out] = best;
+            argmax[out] = where;
+            continue;
+          }
+        }
+        // A NaN in the window (or infinities of both signs): the first NaN wins, as in PyTorch.
         T best = -std::numeric_limits<T>::infinity();
         std::int64_t where = -1;
         for (std::int64_t i = i_lo; i < i_hi && !std::isnan(best); ++i) {
@@ -37,8 +58,8 @@ void max_pool_kernel(cpu, const T* x, std::int64_t planes, std::int64_t h, std::
             }
           }
         }
-        y[(pl * oh + oy) * ow + ox] = best;
-        argmax[(pl * oh + oy) * ow + ox] = where;
+        y[out] = best;
+        argmax[out] = where;
       }
     }
   }
