@@ -57,11 +57,15 @@ const Case kCases[] = {
     // (chunks of 3 and 2 with two threads).
     {"GEMM, samples side by side", {5, 3, 4, 5}, {4, 3, 3, 3}, Conv2dGeometry::square(1, 1), true},
     {"GEMM pointwise, samples side by side", {5, 4, 3, 3}, {3, 4, 1, 1}, {}, true},
-    // Winograd F(2x2, 3x3): 3x3, stride 1, at least 64 outputs; odd sizes cut the last tiles.
+    // Winograd F(2x2, 3x3): 3x3, stride 1, at least 49 outputs; odd sizes cut the last tiles.
     {"Winograd, pad 1, odd map", {2, 3, 9, 11}, {4, 3, 3, 3}, Conv2dGeometry::square(1, 1), true},
     {"Winograd, pad 0 (backward pads 2)", {1, 3, 10, 12}, {5, 3, 3, 3}, Conv2dGeometry::square(1, 0), false},
     {"Winograd, pad 2 (backward pads 0)", {2, 4, 8, 9}, {3, 4, 3, 3}, Conv2dGeometry::square(1, 2), true},
     {"Winograd, samples side by side", {6, 3, 8, 8}, {4, 3, 3, 3}, Conv2dGeometry::square(1, 1), false},
+    // F(4x4, 3x3) on maps of 28 and more, with tiles cut at the right and bottom edges.
+    {"Winograd 4x4, pad 1, ragged tiles", {1, 3, 29, 30}, {4, 3, 3, 3}, Conv2dGeometry::square(1, 1), true},
+    {"Winograd 4x4, pad 0 (backward pads 2)", {1, 2, 30, 33}, {3, 2, 3, 3}, Conv2dGeometry::square(1, 0), false},
+    {"Winograd 4x4, pad 2 (backward pads 0)", {2, 2, 28, 29}, {3, 2, 3, 3}, Conv2dGeometry::square(1, 2), false},
     {"GEMM grouped stride 2, samples side by side", {5, 4, 6, 6}, {6, 2, 3, 3}, Conv2dGeometry::square(2, 1, 1, 2), false},
 };
 

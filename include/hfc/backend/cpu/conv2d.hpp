@@ -347,28 +347,37 @@ void direct_backward_padded(const T* dyn, const T* xn, const T* w, const Conv2dD
   }
 }
 
+// yn[o] += bias[o] for one sample's output.
+template <class T>
+void add_bias(const T* bias, const Conv2dDims& d, T* yn) {
+  const std::int64_t plane = d.oh * d.ow;
+  for (std::int64_t o = 0; o < d.o; ++o)
+    for (std::int64_t p = 0; p < plane; ++p) yn[o * plane + p] += bias[o];
+}
+
 }  // namespace detail
 
 // y = conv(x, w) + bias. bias may be null.
 template <class T>
 void conv2d_forward_kernel(cpu, const T* x, const T* w, const T* bias, const Conv2dDims& d, T* y) {
   const std::int64_t plane = d.oh * d.ow;
-  const bool direct = detail::use_direct(d), wino = !direct && winograd::applies(d);
-  const T* u = wino ? winograd::transform_weights(w, d.o, d.c, false) : nullptr;
-  const std::int64_t chunk = direct ? 1
-                             : wino ? winograd::samples_per_gemm(d, omp_get_max_threads())
-                                    : detail::samples_per_gemm(d, omp_get_max_threads());
+  const bool direct = detail::use_direct(d);
+  if (!direct && winograd::applies(d)) {
+    winograd::forward(x, w, d, y);
+    if (bias)
+#pragma omp parallel for schedule(static)
+      for (std::int64_t n = 0; n < d.n; ++n) detail::add_bias(bias, d, y + n * d.o * plane);
+    return;
+  }
+  const std::int64_t chunk = direct ? 1 : detail::samples_per_gemm(d, omp_get_max_threads());
 #pragma omp parallel for schedule(static)
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const std::int64_t count = std::min(chunk, d.n - n0);
-    if (wino) winograd::convolve_chunk(x + n0 * d.c * d.h * d.w, count, u, d, false, y + n0 * d.o * plane);
-    else if (!direct) detail::gemm_forward_chunk(x, n0, count, w, d, y);
+    if (!direct) detail::gemm_forward_chunk(x, n0, count, w, d, y);
     else if (detail::use_padded_planes(d)) detail::direct_forward_padded(x + n0 * d.c * d.h * d.w, w, d, y + n0 * d.o * plane);
     else detail::direct_forward_sample(x + n0 * d.c * d.h * d.w, w, d, y + n0 * d.o * plane);
     if (bias)
-      for (std::int64_t n = n0; n < n0 + count; ++n)
-        for (std::int64_t o = 0; o < d.o; ++o)
-          for (std::int64_t p = 0; p < plane; ++p) y[(n * d.o + o) * plane + p] += bias[o];
+      for (std::int64_t n = n0; n < n0 + count; ++n) detail::add_bias(bias, d, y + n * d.o * plane);
   }
 }
 
@@ -382,9 +391,8 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
   const std::int64_t chunk = direct ? 1 : detail::samples_per_gemm(d, omp_get_max_threads());
   // The gradient to the input of a Winograd-eligible convolution is itself one (below), and the
   // weight gradient has its own Winograd form.
-  const Conv2dDims to_input = winograd::input_gradient_dims(d);
   const bool wino = !direct && winograd::applies(d);
-  const bool wino_dx = dx && wino && winograd::applies(to_input);
+  const bool wino_dx = dx && wino && winograd::applies_to_input_gradient(d);
   T* const gemm_dx = wino_dx ? nullptr : dx;
   T* const gemm_dw = wino ? nullptr : dw;
   if (gemm_dx && !accumulate_dx) std::fill_n(dx, d.n * d.c * d.h * d.w, T(0));
@@ -429,14 +437,7 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
         for (std::int64_t i = 0; i < d.o; ++i) db[i] += db_partial[t][static_cast<std::size_t>(i)];
   }
   if (wino && dw) winograd::weight_gradient(dy, x, d, dw);
-  if (wino_dx) {
-    const T* u = winograd::transform_weights(w, d.c, d.o, true);
-    const std::int64_t wchunk = winograd::samples_per_gemm(to_input, omp_get_max_threads());
-#pragma omp parallel for schedule(static)
-    for (std::int64_t n0 = 0; n0 < d.n; n0 += wchunk)
-      winograd::convolve_chunk(dy + n0 * d.o * plane, std::min(wchunk, d.n - n0), u, to_input, accumulate_dx,
-                               dx + n0 * d.c * d.h * d.w);
-  }
+  if (wino_dx) winograd::input_gradient(dy, w, d, accumulate_dx, dx);
 }
 
 }  // namespace hfc::cpu_backend

@@ -51,7 +51,7 @@ void gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T 
     }
     if (beta == T(0)) C.noalias() = alpha * (opA * opB);
     else {
-      C *= beta;
+      if (beta != T(1)) C *= beta;
       C.noalias() += alpha * (opA * opB);
     }
   };
