@@ -4,9 +4,12 @@ MobileNetV2, plain, with HFC attention and with BAM (the authors' code), at 48 a
 PyTorch (Debian's, OMP_NUM_THREADS=2, OPENBLAS_NUM_THREADS=1) and hfcnet
 (bench/bench_networks.cpp). Every configuration runs in its own process, ours then PyTorch's,
 so the two see the same machine state and each one's peak resident memory (ru_maxrss of that
-process, libraries included) is its own. Prints a Markdown table.
+process, libraries included) is its own. With --rounds N the pair runs N times, alternating, and
+each side's median is reported (this machine's speed drifts by 20% within minutes; alternating
+keeps the drift out of the ratio). Prints a Markdown table.
 
-    /usr/bin/python3 bench/compare_networks.py [--build build/release] [--sizes 48,224]"""
+    /usr/bin/python3 bench/compare_networks.py [--build build/release] [--sizes 48,224] [--rounds 3]
+                                               [--networks ResNet18_HFC,MobileNetV2_HFC]"""
 import argparse
 import json
 import os
@@ -62,6 +65,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build", "release"))
     ap.add_argument("--sizes", default="48,224")
+    ap.add_argument("--rounds", type=int, default=1, help="alternating runs of each pair; medians reported")
+    ap.add_argument("--networks", default=",".join(n for n, _, _ in NETWORKS), help="comma-separated subset")
     ap.add_argument("--torch-one", nargs=3, metavar=("MODEL", "ATTENTION", "PX"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.torch_one:
@@ -71,16 +76,25 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="1")
     import torch
     print(f"PyTorch {torch.__version__}, batch 32, one training step (forward, cross-entropy, backward, Adam); "
-          "ms median; peak RSS MiB of each process\n")
+          f"ms median of {args.rounds} alternating round(s); peak RSS MiB of each process\n")
     print("| network | px | PyTorch ms | hfcnet ms | hfcnet / PyTorch | hfcnet images/s | PyTorch MiB | hfcnet MiB |")
     print("|---|---|---|---|---|---|---|---|")
     bench = os.path.join(args.build, "bench", "hfc_bench_networks")
+    wanted = set(args.networks.split(","))
+    unknown = wanted - {n for n, _, _ in NETWORKS}
+    if unknown:
+        raise SystemExit(f"--networks: unknown {sorted(unknown)}; known: {[n for n, _, _ in NETWORKS]}")
     for px in (int(s) for s in args.sizes.split(",")):
-        for name, model, attention in NETWORKS:
-            out, ours_mib = run_measured([bench, f"--benchmark_filter=^BM_{name}/{px}/", "--benchmark_format=json"], env)
-            ours = json.loads(out)["benchmarks"][0]["real_time"]
-            out, theirs_mib = run_measured([sys.executable, __file__, "--torch-one", model, attention, str(px)], env)
-            theirs = json.loads(out)["ms"]
+        for name, model, attention in (n for n in NETWORKS if n[0] in wanted):
+            ours_ms, theirs_ms, ours_mib, theirs_mib = [], [], 0.0, 0.0
+            for _ in range(args.rounds):
+                out, mib = run_measured([bench, f"--benchmark_filter=^BM_{name}/{px}/", "--benchmark_format=json"], env)
+                ours_ms.append(json.loads(out)["benchmarks"][0]["real_time"])
+                ours_mib = max(ours_mib, mib)
+                out, mib = run_measured([sys.executable, __file__, "--torch-one", model, attention, str(px)], env)
+                theirs_ms.append(json.loads(out)["ms"])
+                theirs_mib = max(theirs_mib, mib)
+            ours, theirs = statistics.median(ours_ms), statistics.median(theirs_ms)
             print(f"| {name.replace('_', ' + ')} | {px} | {theirs:.0f} | {ours:.0f} | {ours / theirs:.2f} | "
                   f"{32000 / ours:.0f} | {theirs_mib:.0f} | {ours_mib:.0f} |", flush=True)
 
