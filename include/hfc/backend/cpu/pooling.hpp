@@ -26,25 +26,28 @@ void max_pool_kernel(cpu, const T* x, std::int64_t planes, std::int64_t h, std::
         const std::int64_t x0 = ox * stride - pad, j_lo = std::max<std::int64_t>(0, -x0), j_hi = std::min(k, w - x0);
         const std::int64_t out = (pl * oh + oy) * ow + ox;
         if (i_lo < i_hi && j_lo < j_hi) {
-          // Branch-free pass: the first strict maximum, and a sum that is NaN if any input is.
+          // Branch-free pass: the first strict maximum (its index selected with a mask, which
+          // the compiler cannot turn back into an unpredictable branch), and whether any input
+          // is NaN (an or, not a sum: a chain of dependent adds was the bottleneck).
           std::int64_t where = (y0 + i_lo) * w + x0 + j_lo;
-          T best = xp[where], probe = T(0);
+          T best = xp[where];
+          bool nan = false;
           for (std::int64_t i = i_lo; i < i_hi; ++i)
             for (std::int64_t j = j_lo; j < j_hi; ++j) {
               const std::int64_t at = (y0 + i) * w + x0 + j;
               const T v = xp[at];
-              probe += v;
+              nan |= v != v;
               const bool better = v > best;
               best = better ? v : best;
-              where = better ? at : where;
+              where += (at - where) & -static_cast<std::int64_t>(better);
             }
-          if (!std::isnan(probe)) {
+          if (!nan) {
             y[out] = best;
             argmax[out] = where;
             continue;
           }
         }
-        // A NaN in the window (or infinities of both signs): the first NaN wins, as in PyTorch.
+        // A NaN in the window: the first NaN wins, as in PyTorch.
         T best = -std::numeric_limits<T>::infinity();
         std::int64_t where = -1;
         for (std::int64_t i = i_lo; i < i_hi && !std::isnan(best); ++i) {
