@@ -8,8 +8,8 @@
 //    convolutions, and the C->1 and k->1 convolutions of the attention modules), where a GEMM has
 //    nothing to reuse and im2col would only multiply the memory traffic. Stride 1 sweeps whole
 //    zero-padded planes per tap (PaddedPlane); other strides go row by row.
-// 3x3 stride-1 convolutions on maps of 64 outputs or more take Winograd F(2x2, 3x3) instead of
-// the GEMM path, forward and backward to the input (winograd.hpp).
+// 3x3 stride-1 convolutions on maps of 49 outputs or more take Winograd instead of the GEMM path,
+// forward and both gradients (winograd.hpp).
 // Scratch buffers are per-thread and persist across calls.
 #include <algorithm>
 #include <cstdint>
@@ -102,15 +102,6 @@ void col2im_add(const T* col, const Conv2dDims& d, T* dx, std::int64_t ld) {
           for (std::int64_t ox = lo; ox < hi; ++ox) out[ox * sw] += in[ox];
         });
       }
-}
-
-// How many samples share one GEMM on the GEMM path: one for maps of 256 outputs or more; for
-// smaller maps enough to make the GEMM 256 columns wide (ResNet18's layer4 at 48 px has 2x2 maps:
-// per sample its GEMM would be 512 x 4 x 4608), but no more than a thread's share of the batch.
-inline std::int64_t samples_per_gemm(const Conv2dDims& d, int threads) {
-  const std::int64_t plane = d.oh * d.ow;
-  const std::int64_t share = (d.n + threads - 1) / threads;
-  return plane >= 256 ? 1 : std::clamp<std::int64_t>((256 + plane - 1) / plane, 1, share);
 }
 
 // The column matrix of group g for samples [n0, n0 + count), side by side with rows L = count * oh * ow
@@ -369,7 +360,7 @@ void conv2d_forward_kernel(cpu, const T* x, const T* w, const T* bias, const Con
       for (std::int64_t n = 0; n < d.n; ++n) detail::add_bias(bias, d, y + n * d.o * plane);
     return;
   }
-  const std::int64_t chunk = direct ? 1 : detail::samples_per_gemm(d, omp_get_max_threads());
+  const std::int64_t chunk = direct ? 1 : samples_per_gemm(d.oh * d.ow, d.n, omp_get_max_threads());
 #pragma omp parallel for schedule(static)
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const std::int64_t count = std::min(chunk, d.n - n0);
@@ -388,7 +379,7 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
                             bool accumulate_dx, T* dw, T* db) {
   const std::int64_t plane = d.oh * d.ow, wsize = d.o * d.patch();
   const bool direct = detail::use_direct(d);
-  const std::int64_t chunk = direct ? 1 : detail::samples_per_gemm(d, omp_get_max_threads());
+  const std::int64_t chunk = direct ? 1 : samples_per_gemm(d.oh * d.ow, d.n, omp_get_max_threads());
   // The gradient to the input of a Winograd-eligible convolution is itself one (below), and the
   // weight gradient has its own Winograd form.
   const bool wino = !direct && winograd::applies(d);

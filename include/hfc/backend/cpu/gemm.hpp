@@ -3,6 +3,7 @@
 // Eigen by default; OpenBLAS when the build asks for it (HFC_WITH_OPENBLAS), kept single-threaded
 // because the kernels call it from inside their own OpenMP loops. Eigen measured 2.5-4x faster
 // in that pattern (docs/dependencies.md).
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 
@@ -15,6 +16,15 @@
 namespace hfc::cpu_backend {
 
 enum class Trans : bool { no = false, yes = true };
+
+// How many samples share one GEMM when each brings `columns` GEMM columns (output pixels, or
+// Winograd tiles): enough for 256 columns, since narrower GEMMs run far below the kernel's speed
+// (ResNet18's layer4 at 48 px has 2x2 maps: per sample its GEMM would be 512 x 4 x 4608), but no
+// more than a thread's share of the n samples.
+inline std::int64_t samples_per_gemm(std::int64_t columns, std::int64_t n, int threads) {
+  const std::int64_t share = (n + threads - 1) / threads;
+  return std::clamp<std::int64_t>((256 + columns - 1) / columns, 1, share);
+}
 
 #if defined(HFC_WITH_OPENBLAS)
 namespace detail {

@@ -38,7 +38,7 @@ struct Tile<2> {
 };
 
 // Interpolation points 0, +-1, +-2 (and infinity). Float error against a double reference is
-// about 3e-6 of the output's scale at C = 64 (F(2x2, 3x3): 4e-7).
+// 3e-6 to 8e-6 of the output's scale at C = 64 (F(2x2, 3x3): 4e-7).
 template <>
 struct Tile<4> {
   static constexpr int m = 4, alpha = 6;
@@ -310,20 +310,13 @@ void add_weight_grad(const T* m, std::int64_t out, std::int64_t in, T* dw) {
   }
 }
 
-// Samples per GEMM: enough for 256 tiles, no more than a thread's share of the batch.
-template <class F>
-std::int64_t samples_per_gemm(const Conv2dDims& d, int threads) {
-  const std::int64_t tiles = Tiling<F>(d, 1).per_sample, share = (d.n + threads - 1) / threads;
-  return std::clamp<std::int64_t>((256 + tiles - 1) / tiles, 1, share);
-}
-
 // y (=, or += when accumulate) the convolution d of x with w, read as [O][C][3][3], or as the
 // flipped [C][O][3][3] when flip.
 template <class F, class T>
 void convolve(const T* x, const T* w, bool flip, const Conv2dDims& d, bool accumulate, T* y) {
   constexpr int points = F::alpha * F::alpha;
   const T* u = transform_weights<F>(w, d.o, d.c, flip);
-  const std::int64_t chunk = samples_per_gemm<F>(d, omp_get_max_threads());
+  const std::int64_t chunk = samples_per_gemm(Tiling<F>(d, 1).per_sample, d.n, omp_get_max_threads());
 #pragma omp parallel for schedule(static)
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     struct Input;
@@ -348,7 +341,8 @@ void convolve(const T* x, const T* w, bool flip, const Conv2dDims& d, bool accum
 template <class F, class T>
 void weight_gradient(const T* dy, const T* x, const Conv2dDims& d, T* dw) {
   constexpr int points = F::alpha * F::alpha;
-  const std::int64_t msize = points * d.o * d.c, chunk = samples_per_gemm<F>(d, omp_get_max_threads());
+  const std::int64_t msize = points * d.o * d.c;
+  const std::int64_t chunk = samples_per_gemm(Tiling<F>(d, 1).per_sample, d.n, omp_get_max_threads());
   std::vector<T*> partial(static_cast<std::size_t>(omp_get_max_threads()), nullptr);
 #pragma omp parallel
   {
@@ -389,8 +383,9 @@ inline Conv2dDims input_gradient_dims(const Conv2dDims& d) {
 }
 
 // F(4x4, 3x3) for maps of 28 x 28 and more, F(2x2, 3x3) below. Measured on ResNet18's layers
-// (docs/performance.md): F(4x4) takes 23% off a 56x56 convolution's forward and backward and 17%
-// off a 28x28 one, but is 1.5x slower at 14x14, where its tiles are few and partly past the edge.
+// (docs/performance.md): on a quiet machine F(4x4) took 17-23% off a 56x56 or 28x28
+// convolution's forward and backward, but was 1.5x slower at 14x14, where its tiles are few and
+// partly past the edge.
 template <class Run>
 void with_tile(const Conv2dDims& d, Run&& run) {
   if (std::min(d.oh, d.ow) >= 28) run(Tile<4>{});
