@@ -76,6 +76,69 @@ TEST_CASE("sigmoid_gate_backward matches finite differences for both inputs") {
   test::check_gradient("z", z, g.dz, loss, rng);
 }
 
+TEST_CASE("sigmoid_gate_backward without dx gives the same dz") {
+  Rng rng(35);
+  const auto z = test::random_tensor<double>(Shape{2, 1, 5, 3}, rng, -2, 2);
+  const auto x = test::random_tensor<double>(Shape{2, 4, 5, 3}, rng), dy = test::random_tensor<double>(x.shape(), rng);
+  const auto gate = sigmoid_gate(z, x).gate;
+  const auto full = sigmoid_gate_backward(dy, x, gate);
+  GateGradients<double, cpu> dz_only{Tensor<double>(), Tensor<double>::empty(gate.shape())};
+  sigmoid_gate_backward(dy, x, gate, dz_only);
+  CHECK_FALSE(dz_only.dx.defined());
+  CHECK(test::max_rel_error(dz_only.dz, full.dz) == 0.0);
+}
+
+// x feeds a gate and a 1x1 conv C -> 1: loss = <gate * x, R> + <conv1x1(x, w), K>.
+TEST_CASE("gated_projection_backward matches finite differences for x and the weight") {
+  Rng rng(36);
+  auto x = test::random_tensor<double>(Shape{2, 3, 4, 5}, rng);
+  auto w = test::random_tensor<double>(Shape{1, 3, 1, 1}, rng);
+  const auto z = test::random_tensor<double>(Shape{2, 1, 4, 5}, rng, -2, 2);
+  const auto gate = sigmoid_gate(z, x).gate;  // depends on z alone
+  const auto r = test::random_tensor<double>(x.shape(), rng), k = test::random_tensor<double>(gate.shape(), rng);
+  auto loss = [&] {
+    return test::dot(sigmoid_gate(z, x).y, r) + test::dot(conv2d(x, w, Tensor<double>(), Conv2dGeometry::square(1, 0)), k);
+  };
+  auto dx = Tensor<double>::empty(x.shape());
+  auto dw = Tensor<double>::full(w.shape(), 0.5);  // added to, as parameter gradients are
+  gated_projection_backward(r, x, gate, w, k, dx, dw);
+  auto dw_added = dw.clone();
+  for (std::int64_t c = 0; c < 3; ++c) dw_added.data()[c] -= 0.5;
+  test::check_gradient("x", x, dx, loss, rng);
+  test::check_gradient("w", w, dw_added, loss, rng);
+  CHECK_THROWS_WITH_AS(gated_projection_backward(r, x, gate, Tensor<double>(Shape{1, 2, 1, 1}), k, dx, dw),
+                       doctest::Contains("gated_projection_backward: weight"), Error);
+}
+
+// Large enough (over 4 MiB of dx) for the streaming stores, with planes of 61 values so that every
+// channel's row starts at another alignment; against direct loops in double.
+TEST_CASE("gated_projection_backward with streaming stores matches direct loops") {
+  Rng rng(37);
+  const std::int64_t n = 2, c = 9000, plane = 61;
+  const auto x = test::random_tensor<float>(Shape{n, c, 1, plane}, rng), dy = test::random_tensor<float>(x.shape(), rng);
+  const auto w = test::random_tensor<float>(Shape{1, c, 1, 1}, rng);
+  const auto gate = test::random_tensor<float>(Shape{n, 1, 1, plane}, rng, 0, 1);
+  const auto dk = test::random_tensor<float>(gate.shape(), rng);
+  auto dx = Tensor<float>::empty(x.shape());
+  auto dw = Tensor<float>::zeros(w.shape());
+  gated_projection_backward(dy, x, gate, w, dk, dx, dw);
+  REQUIRE(cpu_backend::streams(std::size_t(x.numel()) * sizeof(float)));
+  double dx_err = 0, dw_err = 0;
+  for (std::int64_t ch = 0; ch < c; ++ch) {
+    double dw_ref = 0;
+    for (std::int64_t b = 0; b < n; ++b)
+      for (std::int64_t p = 0; p < plane; ++p) {
+        const auto i = (b * c + ch) * plane + p;
+        const double ref = double(gate.data()[b * plane + p]) * dy.data()[i] + double(w.data()[ch]) * dk.data()[b * plane + p];
+        dx_err = std::max(dx_err, std::abs(dx.data()[i] - ref));
+        dw_ref += double(x.data()[i]) * dk.data()[b * plane + p];
+      }
+    dw_err = std::max(dw_err, std::abs(dw.data()[ch] - dw_ref));
+  }
+  CHECK(dx_err < 1e-6);
+  CHECK(dw_err < 1e-4);
+}
+
 TEST_CASE("sigmoid_gate rejects a gate that does not broadcast") {
   Tensor<float> x({2, 3, 4, 4});
   CHECK_THROWS_WITH_AS(sigmoid_gate(Tensor<float>({2, 2, 4, 4}), x), doctest::Contains("does not broadcast"), Error);

@@ -100,3 +100,32 @@ TEST_CASE("cuda sigmoid gate and its backward match direct loops") {
     }
   CHECK_THROWS_WITH_AS(sigmoid_gate(Tensor<float, cuda>::zeros(Shape{n, 2, 7, 9}), xt), doctest::Contains("broadcast"), Error);
 }
+
+TEST_CASE("cuda gated_projection_backward and the dz-only gate backward match direct loops") {
+  if (no_gpu()) return;
+  const std::int64_t n = 3, c = 6, plane = 5 * 7;
+  const auto x = randn(std::size_t(n * c * plane), 8), dy = randn(x.size(), 9), w = randn(std::size_t(c), 10),
+             dk = randn(std::size_t(n * plane), 11), z = randn(std::size_t(n * plane), 12);
+  const Shape shape{n, c, 5, 7}, map{n, 1, 5, 7};
+  const auto xt = Tensor<float, cuda>::from(shape, x), dyt = Tensor<float, cuda>::from(shape, dy);
+  const auto gate = sigmoid_gate(Tensor<float, cuda>::from(map, z), xt).gate;
+  auto dx = Tensor<float, cuda>::empty(shape);
+  auto dw = Tensor<float, cuda>::full(Shape{1, c, 1, 1}, 0.25f);
+  gated_projection_backward(dyt, xt, gate, Tensor<float, cuda>::from(Shape{1, c, 1, 1}, w),
+                            Tensor<float, cuda>::from(map, dk), dx, dw);
+  GateGradients<float, cuda> dz_only{Tensor<float, cuda>(), Tensor<float, cuda>::empty(map)};
+  sigmoid_gate_backward(dyt, xt, gate, dz_only);
+  const auto a = gate.to_vector(), dxv = dx.to_vector(), dwv = dw.to_vector(), dz = dz_only.dz.to_vector();
+  const auto dz_full = sigmoid_gate_backward(dyt, xt, gate).dz.to_vector();
+  CHECK(max_abs_diff(dz, dz_full) == 0.0);
+  for (std::int64_t ch = 0; ch < c; ++ch) {
+    double dw_ref = 0.25;
+    for (std::int64_t b = 0; b < n; ++b)
+      for (std::int64_t p = 0; p < plane; ++p) {
+        const auto i = std::size_t((b * c + ch) * plane + p), m = std::size_t(b * plane + p);
+        CHECK(dxv[i] == doctest::Approx(double(a[m]) * dy[i] + double(w[std::size_t(ch)]) * dk[m]).epsilon(1e-5));
+        dw_ref += double(x[i]) * dk[m];
+      }
+    CHECK(dwv[std::size_t(ch)] == doctest::Approx(dw_ref).epsilon(1e-4));
+  }
+}

@@ -21,6 +21,7 @@
 #include "hfc/nn/conv2d.hpp"
 #include "hfc/ops/correlation.hpp"
 #include "hfc/ops/elementwise.hpp"
+#include "hfc/ops/conv2d.hpp"
 #include "hfc/ops/filter.hpp"
 #include "hfc/ops/gating.hpp"
 #include "hfc/ops/svd.hpp"
@@ -89,16 +90,16 @@ class HfcAttention : public TrainingFlag {
     const std::int64_t n = x.size(0), h = x.size(2), w = x.size(3);
     const bool keep = grad_enabled();
 
+    // The pointwise conv runs as a function of its layer's weight: backward writes its input
+    // gradient together with the gate's (gated_projection_backward), not through the layer.
     std::array<Tensor<T, B>, 3> maps;
-    maps[key] = pointwise.forward(x);  // [N, 1, H, W]
+    maps[key] = conv2d(x, pointwise.weight.value, pointwise.bias.value, pointwise.options().geometry);  // [N, 1, H, W]
     if (used_[high]) maps[high] = frequency_filter(maps[key], high_pass_);
     if (used_[low]) maps[low] = frequency_filter(maps[key], low_pass_);
     for (int m = 0; m < 3; ++m)
       if (used_[m]) svd_[m] = svd(maps[m].reshape(Shape{n, h, w}), keep);
 
-    sigma_pairs_.clear();
-    for (const auto& [q, k] : pairs_) sigma_pairs_.push_back({svd_[q].S, svd_[k].S});
-    const auto z = conv.forward(correlation(sigma_pairs_, h, w));  // [N, 1, H, W]
+    const auto z = conv.forward(correlation(sigma_pairs(), h, w));  // [N, 1, H, W]
     auto gated = sigmoid_gate(z, x);
     gate_ = gated.gate;
     input_ = keep ? x : Tensor<T, B>();
@@ -109,9 +110,10 @@ class HfcAttention : public TrainingFlag {
     check_forward_kept(input_.defined(), "HfcAttention");
     check_shape(dy, input_.shape(), "HfcAttention::backward: grad");
     const std::int64_t n = dy.size(0), h = dy.size(2), w = dy.size(3);
+    GateGradients<T, B> g{Tensor<T, B>(), Tensor<T, B>::empty(Shape{n, 1, h, w})};  // dz only: dx comes last
+    sigmoid_gate_backward(dy, input_, gate_, g);
 
-    auto g = sigmoid_gate_backward(dy, input_, gate_);
-    const auto d_sigma_pairs = correlation_backward(conv.backward(g.dz), sigma_pairs_);
+    const auto d_sigma_pairs = correlation_backward(conv.backward(g.dz), sigma_pairs());
 
     // Sum the singular-value gradients of each map over the pairs it takes part in.
     std::array<Tensor<T, B>, 3> d_sigma;
@@ -129,9 +131,11 @@ class HfcAttention : public TrainingFlag {
     if (used_[high]) add_(d_key, frequency_filter(svd_backward(svd_[high], d_sigma[high]).reshape(map_shape), high_pass_));
     if (used_[low]) add_(d_key, frequency_filter(svd_backward(svd_[low], d_sigma[low]).reshape(map_shape), low_pass_));
 
-    pointwise.backward_into(d_key, g.dx);  // x feeds both the gate and x~
+    // x feeds both the gate and x~: one pass writes both branches' gradient.
+    auto dx = Tensor<T, B>::empty(dy.shape());
+    gated_projection_backward(dy, input_, gate_, pointwise.weight.value, d_key, dx, pointwise.weight.grad);
     release();
-    return g.dx;
+    return dx;
   }
 
   void train(bool on = true) {
@@ -168,10 +172,15 @@ class HfcAttention : public TrainingFlag {
       default: return {{high, key}};
     }
   }
+  // The singular values the correlation takes, pair by pair (the last forward pass's).
+  std::vector<SigmaPair<T, B>> sigma_pairs() const {
+    std::vector<SigmaPair<T, B>> out;
+    for (const auto& [q, k] : pairs_) out.push_back({svd_[q].S, svd_[k].S});
+    return out;
+  }
   void release() {
     input_ = Tensor<T, B>();
     for (auto& s : svd_) s = SvdResult<T, B>{};
-    sigma_pairs_.clear();
   }
 
   std::int64_t channels_;
@@ -182,7 +191,6 @@ class HfcAttention : public TrainingFlag {
   // Kept by forward for backward.
   Tensor<T, B> input_, gate_;
   std::array<SvdResult<T, B>, 3> svd_;
-  std::vector<SigmaPair<T, B>> sigma_pairs_;
 
  public:
   // Declared after the options they are built from (members initialise in declaration order).

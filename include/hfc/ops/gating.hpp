@@ -37,14 +37,43 @@ struct GateGradients {
   Tensor<T, B> dz;  // sigmoid'(z) * sum_c dy * x
 };
 
+// Writes into out.dx and out.dz, which must have the shapes of x and gate: a caller can pass
+// views (Tensor::narrow) of larger tensors. An undefined out.dx is not computed (see
+// gated_projection_backward, which writes it together with another branch's gradient).
 template <Scalar T, Backend B>
-GateGradients<T, B> sigmoid_gate_backward(const Tensor<T, B>& dy, const Tensor<T, B>& x, const Tensor<T, B>& gate) {
+void sigmoid_gate_backward(const Tensor<T, B>& dy, const Tensor<T, B>& x, const Tensor<T, B>& gate,
+                           GateGradients<T, B>& out) {
   detail::check_gate_shapes(gate, x, "sigmoid_gate_backward");
   check_shape(dy, x.shape(), "sigmoid_gate_backward: grad");
-  GateGradients<T, B> g{Tensor<T, B>::empty(x.shape()), Tensor<T, B>::empty(gate.shape())};
+  if (out.dx.defined()) check_shape(out.dx, x.shape(), "sigmoid_gate_backward: dx");
+  check_shape(out.dz, gate.shape(), "sigmoid_gate_backward: dz");
   sigmoid_gate_backward_kernel(B{}, dy.data(), x.data(), gate.data(), x.size(0), x.size(1), x.size(2) * x.size(3),
-                               g.dx.data(), g.dz.data());
+                               out.dx.defined() ? out.dx.data() : nullptr, out.dz.data());
+}
+
+template <Scalar T, Backend B>
+GateGradients<T, B> sigmoid_gate_backward(const Tensor<T, B>& dy, const Tensor<T, B>& x, const Tensor<T, B>& gate) {
+  GateGradients<T, B> g{Tensor<T, B>::empty(x.shape()), Tensor<T, B>::empty(gate.shape())};
+  sigmoid_gate_backward(dy, x, gate, g);
   return g;
+}
+
+// The input gradient of x [N, C, H, W] when x feeds both a sigmoid gate, y = gate * x, and a
+// 1x1 convolution to one channel without bias, k = sum_c weight_c x_c (HfcAttention's x~):
+// dx = gate * dy + weight_c * dk is written into dx (x's shape), and sum x * dk is added to
+// dweight ([1, C, 1, 1]), in one pass over dy and x. dk: [N, 1, H, W].
+template <Scalar T, Backend B>
+void gated_projection_backward(const Tensor<T, B>& dy, const Tensor<T, B>& x, const Tensor<T, B>& gate,
+                               const Tensor<T, B>& weight, const Tensor<T, B>& dk, Tensor<T, B>& dx,
+                               Tensor<T, B>& dweight) {
+  detail::check_gate_shapes(gate, x, "gated_projection_backward");
+  check_shape(dy, x.shape(), "gated_projection_backward: grad");
+  check_shape(dk, gate.shape(), "gated_projection_backward: dk");
+  check_shape(weight, Shape{1, x.size(1), 1, 1}, "gated_projection_backward: weight");
+  check_shape(dweight, weight.shape(), "gated_projection_backward: weight grad");
+  check_shape(dx, x.shape(), "gated_projection_backward: dx");
+  gated_projection_backward_kernel(B{}, dy.data(), x.data(), gate.data(), weight.data(), dk.data(), x.size(0),
+                                   x.size(1), x.size(2) * x.size(3), dx.data(), dweight.data());
 }
 
 }  // namespace hfc

@@ -1,5 +1,6 @@
 #pragma once
-// Element-wise kernels: axpy, sigmoid gating, and the outer-product correlation.
+// Element-wise kernels: axpy, sigmoid gating (with the gated projection's backward), and the
+// outer-product correlation.
 #include <cstdint>
 
 #include "hfc/backend/cuda/check.cuh"
@@ -38,10 +39,36 @@ __global__ void sigmoid_gate_backward_impl(const T* dy, const T* x, const T* a, 
     for (std::int64_t c = 0; c < channels; ++c) {
       const std::int64_t k = (b * channels + c) * plane + p;
       sum += dy[k] * x[k];
-      dx[k] = g * dy[k];
+      if (dx) dx[k] = g * dy[k];
     }
     dz[i] = g * (T(1) - g) * sum;
   }
+}
+// dx = a * dy + w_c * dk, one thread per element.
+template <class T>
+__global__ void gated_projection_dx_impl(const T* dy, const T* a, const T* w, const T* dk, std::int64_t batch,
+                                         std::int64_t channels, std::int64_t plane, T* dx) {
+  HFC_GRID_STRIDE_LOOP(i, batch * channels * plane) {
+    const std::int64_t b = i / (channels * plane), c = i / plane % channels, p = i % plane;
+    dx[i] = a[b * plane + p] * dy[i] + w[c] * dk[b * plane + p];
+  }
+}
+// dw_c += sum_{b,p} x[b, c, p] dk[b, p]: one block of kThreads per channel, a tree in shared memory.
+template <class T>
+__global__ void projection_weight_grad_impl(const T* x, const T* dk, std::int64_t batch, std::int64_t channels,
+                                            std::int64_t plane, T* dw) {
+  __shared__ T partial[kThreads];
+  const std::int64_t c = blockIdx.x;
+  T sum = 0;
+  for (std::int64_t j = threadIdx.x; j < batch * plane; j += blockDim.x)
+    sum += x[(j / plane * channels + c) * plane + j % plane] * dk[j];
+  partial[threadIdx.x] = sum;
+  __syncthreads();
+  for (int half = blockDim.x / 2; half > 0; half /= 2) {
+    if (static_cast<int>(threadIdx.x) < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) dw[c] += partial[0];
 }
 template <class T>
 __global__ void outer_product_impl(const T* q, std::int64_t lq, const T* k, std::int64_t lk, std::int64_t batch,
@@ -88,6 +115,15 @@ void sigmoid_gate_backward_kernel(cuda, const T* dy, const T* x, const T* a, std
                                   std::int64_t plane, T* dx, T* dz) {
   detail::sigmoid_gate_backward_impl<<<blocks_for(batch * plane), kThreads>>>(dy, x, a, batch, channels, plane, dx, dz);
   HFC_CUDA_CHECK_LAUNCH("sigmoid_gate_backward");
+}
+template <class T>
+void gated_projection_backward_kernel(cuda, const T* dy, const T* x, const T* a, const T* w, const T* dk,
+                                      std::int64_t batch, std::int64_t channels, std::int64_t plane, T* dx, T* dw) {
+  detail::gated_projection_dx_impl<<<blocks_for(batch * channels * plane), kThreads>>>(dy, a, w, dk, batch, channels,
+                                                                                        plane, dx);
+  HFC_CUDA_CHECK_LAUNCH("gated_projection_backward (dx)");
+  detail::projection_weight_grad_impl<<<static_cast<unsigned>(channels), kThreads>>>(x, dk, batch, channels, plane, dw);
+  HFC_CUDA_CHECK_LAUNCH("gated_projection_backward (dw)");
 }
 template <class T>
 void outer_product_kernel(cuda, const T* q, std::int64_t lq, const T* k, std::int64_t lk, std::int64_t batch,
