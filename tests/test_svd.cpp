@@ -1,4 +1,5 @@
 #include <Eigen/Dense>
+#include <omp.h>
 
 #include "matrices.hpp"
 #include "support.hpp"
@@ -75,6 +76,27 @@ TEST_CASE("svd (float): rank-deficient, repeated and widely spread singular valu
   }
   // A rank-1 rectangular matrix, as a constant map gives.
   check_svd(Tensor<float>::full(Shape{1, 6, 10}, 0.5f));
+}
+
+// The float path takes up to eight matrices at a time, one per SIMD lane, each converging at its
+// own pace: full and partly filled groups, mixing easy and hard matrices.
+TEST_CASE("svd (float): batches that fill eight lanes and leave some empty") {
+  Rng rng(15);
+  std::vector<MatrixD> mats;
+  for (int i = 0; i < 19; ++i) {
+    std::vector<double> values(20);
+    for (int j = 0; j < 20; ++j) values[std::size_t(j)] = i % 3 == 0 ? (j < 4 ? 1.0 : 0.0) : std::pow(10.0, -0.2 * j * (i % 5));
+    mats.push_back(i % 4 == 1 ? MatrixD(MatrixD::Random(20, 20)) : with_singular_values(20, 20, values, rng));
+  }
+  const auto batch = as_float_batch(mats);
+  check_svd(batch);
+  for (int threads : {1, 3}) {  // other groupings of the same batch give the same values
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    const auto values = svd(batch, false).S;
+    omp_set_num_threads(saved);
+    CHECK(test::max_rel_error(values, svd(batch, false).S) < 1e-6);
+  }
 }
 
 TEST_CASE("svd without vectors gives the same singular values") {
