@@ -110,6 +110,25 @@ void BM_GateFwdBwd(benchmark::State& state) {
 }
 BENCHMARK(BM_GateFwdBwd)->Apply(shapes);
 
+// What the module runs: the gate's forward, its backward to z alone, and one pass for dx of both
+// branches (gate and pointwise conv) with the pointwise weight's gradient.
+void BM_GateAndProjectionFwdBwd(benchmark::State& state) {
+  const auto c = state.range(0), hw = state.range(1);
+  const auto x = randn(hfc::Shape{kBatch, c, hw, hw});
+  const auto z = randn(hfc::Shape{kBatch, 1, hw, hw}, 2), dk = randn(z.shape(), 3);
+  const auto weight = randn(hfc::Shape{1, c, 1, 1}, 4);
+  auto dweight = hfc::Tensor<float>::zeros(weight.shape());
+  for (auto _ : state) {
+    const auto g = hfc::sigmoid_gate(z, x);
+    hfc::GateGradients<float, hfc::cpu> dz_only{hfc::Tensor<float>(), hfc::Tensor<float>::empty(z.shape())};
+    hfc::sigmoid_gate_backward(g.y, x, g.gate, dz_only);
+    auto dx = hfc::Tensor<float>::empty(x.shape());
+    hfc::gated_projection_backward(g.y, x, g.gate, weight, dk, dx, dweight);
+    benchmark::DoNotOptimize(dx.data());
+  }
+}
+BENCHMARK(BM_GateAndProjectionFwdBwd)->Apply(shapes);
+
 void BM_ModuleFwd(benchmark::State& state) {
   const auto c = state.range(0), hw = state.range(1);
   hfc::HfcAttention<float> att(c);
