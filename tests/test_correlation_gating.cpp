@@ -110,9 +110,9 @@ TEST_CASE("gated_projection_backward matches finite differences for x and the we
                        doctest::Contains("gated_projection_backward: weight"), Error);
 }
 
-// Large enough (over 4 MiB of dx) for the streaming stores, with planes of 61 values so that every
-// channel's row starts at another alignment; against direct loops in double.
-TEST_CASE("gated_projection_backward with streaming stores matches direct loops") {
+// Large enough (over 4 MiB of y and dx) for the streaming stores, with planes of 61 values so that
+// every channel's row starts at another alignment; against direct loops in double.
+TEST_CASE("sigmoid_gate and gated_projection_backward with streaming stores match direct loops") {
   Rng rng(37);
   const std::int64_t n = 2, c = 9000, plane = 61;
   const auto x = test::random_tensor<float>(Shape{n, c, 1, plane}, rng), dy = test::random_tensor<float>(x.shape(), rng);
@@ -123,6 +123,15 @@ TEST_CASE("gated_projection_backward with streaming stores matches direct loops"
   auto dw = Tensor<float>::zeros(w.shape());
   gated_projection_backward(dy, x, gate, w, dk, dx, dw);
   REQUIRE(cpu_backend::streams(std::size_t(x.numel()) * sizeof(float)));
+  const auto z = test::random_tensor<float>(gate.shape(), rng, -3, 3);
+  const auto gated = sigmoid_gate(z, x);
+  double y_err = 0;
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    const std::int64_t b = i / (c * plane), p = i % plane;
+    const double a = 1 / (1 + std::exp(-double(z.data()[b * plane + p])));
+    y_err = std::max(y_err, std::abs(gated.y.data()[i] - a * x.data()[i]));
+  }
+  CHECK(y_err < 1e-6);
   double dx_err = 0, dw_err = 0;
   for (std::int64_t ch = 0; ch < c; ++ch) {
     double dw_ref = 0;

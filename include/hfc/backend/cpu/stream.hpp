@@ -4,8 +4,9 @@
 // A normal store first reads its cache line in (read-for-ownership) and later writes it back; an
 // output of tens of MB written once gains nothing from either. On this project's machine, the
 // sigmoid gate's backward over a [32, 64, 56, 56] batch took 3.7-4.6 ms with normal stores of dx
-// and 1.6-1.8 ms with streaming ones (docs/performance.md). Outputs that a caller reads back soon
-// (smaller than L2, or accumulated into) keep normal stores: see streams().
+// and 1.6-1.8 ms with streaming ones. Not a general rule: BatchNorm's and ReLU's outputs, streamed,
+// slowed a ResNet18 step, because their readers come right after them and then miss the cache
+// (docs/design.md). Outputs smaller than L2, or accumulated into, keep normal stores: streams().
 #include <cstddef>
 #include <cstdint>
 
@@ -59,6 +60,7 @@ inline void store_each(T* HFC_RESTRICT dst, std::int64_t n, bool streaming, F&& 
     for (; i < n && reinterpret_cast<std::uintptr_t>(dst + i) % 64 != 0; ++i) dst[i] = value(i);
     for (; i + kLine <= n; i += kLine) {
       alignas(64) T line[kLine];
+#pragma omp simd  // else GCC unrolls the 16 calls before vectorising, and they stay scalar
       for (std::int64_t j = 0; j < kLine; ++j) line[j] = value(i + j);
       detail::stream_line(dst + i, line);
     }
