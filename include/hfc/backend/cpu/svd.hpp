@@ -137,7 +137,7 @@ void svd_lanes(const T* a, std::int64_t count, std::int64_t m, std::int64_t n, T
     gram.setZero();
     gram.selfadjointView<Eigen::Lower>().rankUpdate(b[i].transpose());
     for (std::int64_t c = 0; c < k; ++c)
-      for (std::int64_t r = 0; r < k; ++r) grams.at(r, c)[i] = r >= c ? gram(r, c) : gram(c, r);
+      for (std::int64_t r = c; r < k; ++r) grams.at(r, c)[i] = gram(r, c);  // the lower triangle is all it reads
   }
   tridiagonalise(grams, eigen);
   tridiagonal_eigen(eigen);

@@ -59,7 +59,7 @@ struct TridiagonalLanes {
 };
 
 // A symmetric n x n matrix per lane, column-major: entry (r, c) of lane l at [(c * n + r) * kLanes + l].
-// Unused lanes hold zeros.
+// Only the lower triangle (r >= c) is read. Unused lanes hold zeros.
 struct SymmetricLanes {
   std::int64_t n = 0;
   std::vector<double> a;
@@ -103,18 +103,28 @@ inline void tridiagonalise(SymmetricLanes& m, TridiagonalLanes& t) {
 #pragma omp simd
       for (int l = 0; l < kLanes; ++l) x[i * kLanes + l] *= scale[l];
 
-    // Two-sided update of the trailing block A = M[j+1:, j+1:]: p = tau A v,
-    // w = p - (tau / 2)(p^T v) v, A -= v w^T + w v^T (both triangles kept).
+    // Two-sided update of the trailing block A = M[j+1:, j+1:], lower triangle only: p = tau A v,
+    // w = p - (tau / 2)(p^T v) v, A -= v w^T + w v^T.
     double* HFC_RESTRICT w = p.data();
     const double* HFC_RESTRICT v = x;
     std::fill(w, w + len * kLanes, 0.0);
     for (std::int64_t c = 0; c < len; ++c) {
+      // Column c below the diagonal feeds w[r] (as A[r, c]) and w[c] (as A[c, r]).
       const double* HFC_RESTRICT col = m.at(j + 1, j + 1 + c);
-      double vc[kLanes];
-      for (int l = 0; l < kLanes; ++l) vc[l] = v[c * kLanes + l];
-      for (std::int64_t r = 0; r < len * kLanes; r += kLanes)
+      double vc[kLanes], wc[kLanes];
 #pragma omp simd
-        for (int l = 0; l < kLanes; ++l) w[r + l] += col[r + l] * vc[l];
+      for (int l = 0; l < kLanes; ++l) {
+        vc[l] = v[c * kLanes + l];
+        wc[l] = col[c * kLanes + l] * vc[l];
+      }
+      for (std::int64_t r = (c + 1) * kLanes; r < len * kLanes; r += kLanes)
+#pragma omp simd
+        for (int l = 0; l < kLanes; ++l) {
+          w[r + l] += col[r + l] * vc[l];
+          wc[l] += col[r + l] * v[r + l];
+        }
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) w[c * kLanes + l] += wc[l];
     }
     double pv[kLanes] = {};
     for (std::int64_t r = 0; r < len * kLanes; r += kLanes)
@@ -134,7 +144,7 @@ inline void tridiagonalise(SymmetricLanes& m, TridiagonalLanes& t) {
         vc[l] = v[c * kLanes + l];
         wc[l] = w[c * kLanes + l];
       }
-      for (std::int64_t r = 0; r < len * kLanes; r += kLanes)
+      for (std::int64_t r = c * kLanes; r < len * kLanes; r += kLanes)
 #pragma omp simd
         for (int l = 0; l < kLanes; ++l) col[r + l] -= v[r + l] * wc[l] + w[r + l] * vc[l];
     }
