@@ -1,6 +1,8 @@
 #include <Eigen/Dense>
 #include <omp.h>
 
+#include <limits>
+
 #include "matrices.hpp"
 #include "support.hpp"
 
@@ -96,6 +98,28 @@ TEST_CASE("svd (float): batches that fill eight lanes and leave some empty") {
     const auto values = svd(batch, false).S;
     omp_set_num_threads(saved);
     CHECK(test::max_rel_error(values, svd(batch, false).S) < 1e-6);
+  }
+}
+
+// A diverging training run feeds NaN and inf: those matrices get NaN singular values (never a
+// crash, never a silent zero), and the matrices sharing their lane group are unaffected.
+TEST_CASE("svd (float): non-finite matrices give NaN, their neighbours stay exact") {
+  Rng rng(16);
+  auto a = init::normal<float>(Shape{4, 14, 14}, 0.0, 1.0, rng);
+  a(1, 3, 4) = std::numeric_limits<float>::quiet_NaN();
+  a(2, 0, 0) = std::numeric_limits<float>::infinity();
+  for (bool vectors : {true, false}) {
+    const auto r = svd(a, vectors);
+    for (std::int64_t b : {1, 2})
+      for (std::int64_t i = 0; i < 14; ++i) CHECK(std::isnan(r.S(b, i)));
+    auto finite = Tensor<float>::empty(Shape{2, 14, 14});
+    std::copy(a.data(), a.data() + 196, finite.data());
+    std::copy(a.data() + 3 * 196, a.data() + 4 * 196, finite.data() + 196);
+    const auto ref = svd(finite, false);
+    for (std::int64_t i = 0; i < 14; ++i) {
+      CHECK(r.S(0, i) == doctest::Approx(ref.S(0, i)).epsilon(1e-6));
+      CHECK(r.S(3, i) == doctest::Approx(ref.S(1, i)).epsilon(1e-6));
+    }
   }
 }
 

@@ -81,7 +81,8 @@ void from_gram_eigenpairs(const MatrixD& b, const Eigen::VectorXd& lambda, const
                           std::int64_t n, T* s, T* u, T* v) {
   using MatrixR = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const std::int64_t k = lambda.size();
-  const Eigen::VectorXd sigma = lambda.cwiseMax(0.0).cwiseSqrt();
+  // sqrt(max(lambda, 0)), keeping a NaN (non-finite input) a NaN rather than a zero.
+  const Eigen::VectorXd sigma = lambda.unaryExpr([](double l) { return l > 0.0 ? std::sqrt(l) : l == l ? 0.0 : l; });
   for (std::int64_t i = 0; i < k; ++i) s[i] = static_cast<T>(sigma(i));
   if (!right) return;
   MatrixD left = b * *right;  // rows x k, columns s_i * u_i

@@ -184,7 +184,8 @@ inline void tridiagonalise(SymmetricLanes& m, TridiagonalLanes& t) {
 // Diagonalises every lane in place: diagonal becomes the eigenvalues (unsorted), and vectors,
 // when present, is multiplied on the right by the rotations (start it from the identity, or from
 // the orthogonal matrix that made the tridiagonal form, to get the eigenvectors as columns).
-// Unused lanes must hold zeros (they are diagonal already).
+// Unused lanes must hold zeros (they are diagonal already). A lane with a non-finite entry, or
+// one that does not converge in 30 n sweeps, gets NaN eigenvalues.
 inline void tridiagonal_eigen(TridiagonalLanes& t) {
   const std::int64_t n = t.n;
   if (n <= 1) return;
@@ -193,12 +194,21 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
   double* z = t.vectors.empty() ? nullptr : t.vectors.data();
   constexpr double eps = std::numeric_limits<double>::epsilon();
 
-  // Absolute floor of the deflation test: eps times each lane's largest entry.
+  // Absolute floor of the deflation test: eps times each lane's largest entry. A lane holding a
+  // NaN or an infinity would never deflate: its eigenvalues become NaN at once, as a diverging
+  // training run needs to see them (the callers run inside OpenMP regions, where a throw aborts).
   double floor[kLanes];
+  auto give_up = [&](int l) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      d[i * kLanes + l] = std::numeric_limits<double>::quiet_NaN();
+      e[i * kLanes + l] = 0.0;
+    }
+  };
   for (int l = 0; l < kLanes; ++l) {
     double m = 0;
     for (std::int64_t i = 0; i < n; ++i) m = std::max({m, std::abs(d[i * kLanes + l]), std::abs(e[i * kLanes + l])});
     floor[l] = eps * m;
+    if (!std::isfinite(m)) give_up(l);
   }
   std::int64_t start[kLanes], end[kLanes];
   double none[kLanes] = {};  // stands in for the coupling above row 0
@@ -227,7 +237,11 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
       }
     }
     if (first >= last) break;
-    check(sweep < max_sweeps, "tridiagonal_eigen: no convergence after ", max_sweeps, " QR sweeps");
+    if (sweep == max_sweeps) {  // never seen with finite input (LAPACK's dsteqr allows 30 n too)
+      for (int l = 0; l < kLanes; ++l)
+        if (end[l] > start[l]) give_up(l);
+      break;
+    }
 
     // Wilkinson shift from each lane's trailing 2x2 block.
     double x[kLanes], bulge[kLanes];
