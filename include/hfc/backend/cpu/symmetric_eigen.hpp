@@ -197,18 +197,24 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
   // Absolute floor of the deflation test: eps times each lane's largest entry. A lane holding a
   // NaN or an infinity would never deflate: its eigenvalues become NaN at once, as a diverging
   // training run needs to see them (the callers run inside OpenMP regions, where a throw aborts).
+  // A lane given up on is zeroed while the others iterate (its rotations must stay the identity,
+  // and 0 * NaN is not 0) and gets its NaNs at the end.
   double floor[kLanes];
+  bool failed[kLanes] = {};
   auto give_up = [&](int l) {
-    for (std::int64_t i = 0; i < n; ++i) {
-      d[i * kLanes + l] = std::numeric_limits<double>::quiet_NaN();
-      e[i * kLanes + l] = 0.0;
-    }
+    failed[l] = true;
+    for (std::int64_t i = 0; i < n; ++i) d[i * kLanes + l] = e[i * kLanes + l] = 0.0;
   };
   for (int l = 0; l < kLanes; ++l) {
     double m = 0;
-    for (std::int64_t i = 0; i < n; ++i) m = std::max({m, std::abs(d[i * kLanes + l]), std::abs(e[i * kLanes + l])});
+    bool finite = true;  // checked apart: std::max passes over a NaN
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double di = d[i * kLanes + l], ei = e[i * kLanes + l];
+      finite = finite && std::isfinite(di) && std::isfinite(ei);
+      m = std::max({m, std::abs(di), std::abs(ei)});
+    }
     floor[l] = eps * m;
-    if (!std::isfinite(m)) give_up(l);
+    if (!finite) give_up(l);
   }
   std::int64_t start[kLanes], end[kLanes];
   double none[kLanes] = {};  // stands in for the coupling above row 0
@@ -236,12 +242,10 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
         last = std::max(last, hi);
       }
     }
-    if (first >= last) break;
-    if (sweep == max_sweeps) {  // never seen with finite input (LAPACK's dsteqr allows 30 n too)
+    if (sweep == max_sweeps)  // never seen with finite input (LAPACK's dsteqr allows 30 n too)
       for (int l = 0; l < kLanes; ++l)
         if (end[l] > start[l]) give_up(l);
-      break;
-    }
+    if (first >= last || sweep == max_sweeps) break;
 
     // Wilkinson shift from each lane's trailing 2x2 block.
     double x[kLanes], bulge[kLanes];
@@ -298,6 +302,9 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
       }
     }
   }
+  for (int l = 0; l < kLanes; ++l)
+    if (failed[l])
+      for (std::int64_t i = 0; i < n; ++i) d[i * kLanes + l] = std::numeric_limits<double>::quiet_NaN();
 }
 
 }  // namespace hfc::cpu_backend
