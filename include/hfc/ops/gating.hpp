@@ -37,9 +37,9 @@ struct GateGradients {
   Tensor<T, B> dz;  // sigmoid'(z) * sum_c dy * x
 };
 
-// Writes into out.dx and out.dz, which must have the shapes of x and gate: a caller can pass
-// views (Tensor::narrow) of larger tensors. An undefined out.dx is not computed (see
-// gated_projection_backward, which writes it together with another branch's gradient).
+// Writes into out.dx and out.dz, which must have the shapes of x and gate. An undefined out.dx is
+// not computed (see gated_projection_backward, which writes it together with another branch's
+// gradient).
 template <Scalar T, Backend B>
 void sigmoid_gate_backward(const Tensor<T, B>& dy, const Tensor<T, B>& x, const Tensor<T, B>& gate,
                            GateGradients<T, B>& out) {

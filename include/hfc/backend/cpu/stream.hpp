@@ -23,25 +23,19 @@ namespace hfc::cpu_backend {
 inline bool streams(std::size_t bytes) { return bytes >= (std::size_t{4} << 20); }
 
 namespace detail {
+// One 64-byte line, both pointers 64-byte aligned. The integer forms move bytes, whatever T is.
 template <class T>
-inline void stream_line(T* dst, const T* v) {  // one 64-byte line, dst 64-byte aligned
+inline void stream_line(T* dst, const T* v) {
 #if defined(__AVX512F__)
-  if constexpr (sizeof(T) == 4) _mm512_stream_ps(reinterpret_cast<float*>(dst), _mm512_load_ps(reinterpret_cast<const float*>(v)));
-  else _mm512_stream_pd(reinterpret_cast<double*>(dst), _mm512_load_pd(reinterpret_cast<const double*>(v)));
+  _mm512_stream_si512(reinterpret_cast<__m512i*>(dst), _mm512_load_si512(reinterpret_cast<const __m512i*>(v)));
 #elif defined(__AVX__)
-  for (int h = 0; h < 2; ++h) {
-    if constexpr (sizeof(T) == 4)
-      _mm256_stream_ps(reinterpret_cast<float*>(dst) + 8 * h, _mm256_load_ps(reinterpret_cast<const float*>(v) + 8 * h));
-    else
-      _mm256_stream_pd(reinterpret_cast<double*>(dst) + 4 * h, _mm256_load_pd(reinterpret_cast<const double*>(v) + 4 * h));
-  }
+  auto* d = reinterpret_cast<__m256i*>(dst);
+  const auto* s = reinterpret_cast<const __m256i*>(v);
+  for (int h = 0; h < 2; ++h) _mm256_stream_si256(d + h, _mm256_load_si256(s + h));
 #elif defined(__SSE2__)
-  for (int q = 0; q < 4; ++q) {
-    if constexpr (sizeof(T) == 4)
-      _mm_stream_ps(reinterpret_cast<float*>(dst) + 4 * q, _mm_load_ps(reinterpret_cast<const float*>(v) + 4 * q));
-    else
-      _mm_stream_pd(reinterpret_cast<double*>(dst) + 2 * q, _mm_load_pd(reinterpret_cast<const double*>(v) + 2 * q));
-  }
+  auto* d = reinterpret_cast<__m128i*>(dst);
+  const auto* s = reinterpret_cast<const __m128i*>(v);
+  for (int q = 0; q < 4; ++q) _mm_stream_si128(d + q, _mm_load_si128(s + q));
 #else
   for (std::size_t i = 0; i < 64 / sizeof(T); ++i) dst[i] = v[i];
 #endif

@@ -161,27 +161,29 @@ void svd_lanes(const T* a, std::int64_t count, std::int64_t m, std::int64_t n, T
 
 }  // namespace detail
 
-// `batch` matrices m x n, row-major and contiguous. s: batch x k. u: batch x m x k and
-// v: batch x n x k, or both null for singular values only.
-// Up to this size the lanes beat Eigen's solver (at 56, 1.35x with vectors and 2.2x without; at
-// 112 they lose: the eight matrices no longer fit in L2). docs/performance.md.
+// Up to this size the lanes beat Eigen's solver (at 56, 1.4x with vectors and 2.2-2.7x without;
+// at 112 they lose: the eight matrices no longer fit in L2). docs/module.md.
 inline constexpr std::int64_t kMaxLaneSvd = 64;
 
+// `batch` matrices m x n, row-major and contiguous. s: batch x k. u: batch x m x k and
+// v: batch x n x k, or both null for singular values only.
 template <class T>
 void svd_kernel(cpu, const T* a, std::int64_t batch, std::int64_t m, std::int64_t n, T* s, T* u, T* v) {
   const std::int64_t k = std::min(m, n);
-  if (std::is_same_v<T, float> && k <= kMaxLaneSvd) {
-    // Groups of up to kLanes matrices, as many groups as threads where the batch allows.
-    const std::int64_t threads = omp_get_max_threads();
-    const std::int64_t group = std::clamp<std::int64_t>((batch + threads - 1) / threads, 1, kLanes);
-    const std::int64_t groups = (batch + group - 1) / group;
+  if constexpr (std::is_same_v<T, float>) {
+    if (k <= kMaxLaneSvd) {
+      // Groups of up to kLanes matrices, as many groups as threads where the batch allows.
+      const std::int64_t threads = omp_get_max_threads();
+      const std::int64_t group = std::clamp<std::int64_t>((batch + threads - 1) / threads, 1, kLanes);
+      const std::int64_t groups = (batch + group - 1) / group;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (std::int64_t g = 0; g < groups; ++g) {
-      const std::int64_t first = g * group, count = std::min(group, batch - first);
-      detail::svd_lanes(a + first * m * n, count, m, n, s + first * k, u ? u + first * m * k : nullptr,
-                        v ? v + first * n * k : nullptr);
+      for (std::int64_t g = 0; g < groups; ++g) {
+        const std::int64_t first = g * group, count = std::min(group, batch - first);
+        detail::svd_lanes(a + first * m * n, count, m, n, s + first * k, u ? u + first * m * k : nullptr,
+                          v ? v + first * n * k : nullptr);
+      }
+      return;
     }
-    return;
   }
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::int64_t b = 0; b < batch; ++b)

@@ -1,15 +1,16 @@
 #pragma once
 // Eigenvalues, and optionally eigenvectors, of up to kLanes small symmetric matrices at once, each
 // matrix in one SIMD lane (double): Householder reduction to tridiagonal form (LAPACK's dsytd2),
-// the orthogonal factor accumulated from the reflectors (dorg2l's order), and the implicit QR
-// algorithm with Wilkinson shifts (Golub & Van Loan, Algorithm 8.3.3).
+// the orthogonal factor accumulated from the last reflector back, and the implicit QR algorithm
+// with Wilkinson shifts (Golub & Van Loan, Algorithm 8.3.3).
 //
 // Why lanes: at the HFC module's sizes (7 to 112) every step of these algorithms is short, and a
 // QR sweep is a chain of Givens rotations, each a square root and two divisions after the
 // previous one, so one matrix at a time leaves the vector units idle. Eigen's
-// SelfAdjointEigenSolver spent about 230 us on a 56x56 matrix here, half of it in that latency.
-// Eight matrices in the lanes of one AVX-512 register run the same instructions for about the
-// cost of one. In the QR stage each lane keeps its own active block and shift; a rotation outside
+// SelfAdjointEigenSolver spent about 250 us on a 56x56 matrix here, half of it in that QR stage.
+// Eight matrices in the lanes of one AVX-512 register share each instruction (at 56: the QR
+// stage without vectors 280 against about 1000 us for eight matrices; the whole SVD with U and V
+// 1.4x faster, docs/module.md). In the QR stage each lane keeps its own active block and shift; a rotation outside
 // a lane's block is the identity there (c = 1, s = 0), so a lane that converges early waits.
 #include <algorithm>
 #include <cmath>
