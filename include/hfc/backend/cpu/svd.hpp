@@ -2,7 +2,7 @@
 // Batched thin SVD of small dense matrices, A = U diag(s) V^T, singular values descending.
 //
 // float: the k x k Gram matrix (k = min(m, n)) is formed in double, where the products of float
-// inputs are exact, and diagonalised: up to k = 64 eight matrices at a time, one per SIMD lane
+// inputs are exact, and diagonalised: up to k = 128 eight matrices at a time, one per SIMD lane
 // (symmetric_eigen.hpp), beyond that by Eigen's SelfAdjointEigenSolver. The eigenvalues carry an
 // absolute error of about 1e-16 * s_max^2, so every singular value is within about 1e-8 * s_max
 // of the exact one, well inside float's own 1e-5 * s_max budget, rank-deficient and repeated
@@ -31,6 +31,9 @@ namespace hfc::cpu_backend {
 namespace detail {
 
 using MatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;
+
+// sqrt(max(lambda, 0)), keeping a NaN (non-finite input) a NaN rather than a zero.
+inline double singular_value(double lambda) { return lambda > 0.0 ? std::sqrt(lambda) : lambda == lambda ? 0.0 : lambda; }
 
 // Makes the columns of `q` (rows x k, column i = s_i u_i up to rounding) orthonormal.
 // Where s_i >= 1e-4 s_max, A v_i is already orthogonal to the others to about 1e-8 (the
@@ -81,8 +84,7 @@ void from_gram_eigenpairs(const MatrixD& b, const Eigen::VectorXd& lambda, const
                           std::int64_t n, T* s, T* u, T* v) {
   using MatrixR = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const std::int64_t k = lambda.size();
-  // sqrt(max(lambda, 0)), keeping a NaN (non-finite input) a NaN rather than a zero.
-  const Eigen::VectorXd sigma = lambda.unaryExpr([](double l) { return l > 0.0 ? std::sqrt(l) : l == l ? 0.0 : l; });
+  const Eigen::VectorXd sigma = lambda.unaryExpr(&singular_value);
   for (std::int64_t i = 0; i < k; ++i) s[i] = static_cast<T>(sigma(i));
   if (!right) return;
   MatrixD left = b * *right;  // rows x k, columns s_i * u_i
@@ -124,46 +126,129 @@ void svd_one(const T* a, std::int64_t m, std::int64_t n, T* s, T* u, T* v) {
   }
 }
 
-// Up to kLanes float matrices at once: the Gram matrices go through symmetric_eigen.hpp's lanes.
+// out(a, b) = sum_i x(i, a) y(i, b) for a < rows, b < cols (b <= a's block only when lower_only),
+// on lane matrices (element (i, a) of x at x[(i * x_step_i + a * x_step_a) * kLanes + lane]).
+// Blocks of 4 x 4 outputs: sixteen independent FMA chains, eight loads per sixteen FMAs. A block
+// at an edge repeats its last row or column instead of reading past it, and stores only its own.
+inline void lane_product(const double* x, std::int64_t x_step_i, std::int64_t x_step_a, const double* y,
+                         std::int64_t y_step_i, std::int64_t y_step_b, std::int64_t rows, std::int64_t cols,
+                         std::int64_t depth, double* out, std::int64_t out_step_a, std::int64_t out_step_b,
+                         bool lower_only) {
+  constexpr int kBlock = 4;
+  for (std::int64_t a0 = 0; a0 < rows; a0 += kBlock) {
+    const std::int64_t b_end = lower_only ? std::min(a0 + kBlock, cols) : cols;
+    for (std::int64_t b0 = 0; b0 < b_end; b0 += kBlock) {
+      const std::int64_t na = std::min<std::int64_t>(kBlock, rows - a0), nb = std::min<std::int64_t>(kBlock, cols - b0);
+      const double* xa[kBlock];
+      const double* yb[kBlock];
+      for (int q = 0; q < kBlock; ++q) {
+        xa[q] = x + (a0 + std::min<std::int64_t>(q, na - 1)) * x_step_a * kLanes;
+        yb[q] = y + (b0 + std::min<std::int64_t>(q, nb - 1)) * y_step_b * kLanes;
+      }
+      LaneVector acc[kBlock][kBlock];
+      for (auto& row : acc)
+        for (auto& v : row) v = zero_lanes();
+      for (std::int64_t i = 0; i < depth; ++i) {
+        const std::int64_t xo = i * x_step_i * kLanes, yo = i * y_step_i * kLanes;
+        LaneVector xv[kBlock], yv[kBlock];
+        for (int q = 0; q < kBlock; ++q) {
+          xv[q] = load_lanes(xa[q] + xo);
+          yv[q] = load_lanes(yb[q] + yo);
+        }
+        for (int qa = 0; qa < kBlock; ++qa)
+          for (int qb = 0; qb < kBlock; ++qb) acc[qa][qb] = fma_lanes(xv[qa], yv[qb], acc[qa][qb]);
+      }
+      for (std::int64_t qa = 0; qa < na; ++qa)
+        for (std::int64_t qb = 0; qb < nb; ++qb) store_lanes(out + ((a0 + qa) * out_step_a + (b0 + qb) * out_step_b) * kLanes, acc[qa][qb]);
+    }
+  }
+}
+
+// Writes columns order[0..k) of one lane of a rows x ? lane matrix (column-major, column stride
+// `rows`), each times scale[j], as the row-major rows x k float matrix dst.
+template <class T>
+void write_lane_columns(const double* src, std::int64_t rows, int lane, const std::int64_t* order, const double* scale,
+                        std::int64_t k, T* dst) {
+  for (std::int64_t r = 0; r < rows; ++r)  // row by row: dst's stores are contiguous
+    for (std::int64_t j = 0; j < k; ++j) dst[r * k + j] = static_cast<T>(src[(order[j] * rows + r) * kLanes + lane] * scale[j]);
+}
+
+// Up to kLanes float matrices at once, matrix l in lane l from start to end: its tall orientation
+// B (p x k, p = max(m, n)) and Gram matrix B^T B in double, the eigen-decomposition
+// (symmetric_eigen.hpp), and B times the eigenvectors, lane products all.
 template <class T>
 void svd_lanes(const T* a, std::int64_t count, std::int64_t m, std::int64_t n, T* s, T* u, T* v) {
-  const std::int64_t k = std::min(m, n);
+  const std::int64_t k = std::min(m, n), p = std::max(m, n);
   const bool vectors = u != nullptr;
-  SymmetricLanes grams(k);
-  TridiagonalLanes eigen(k, vectors);
-  std::vector<MatrixD> b(static_cast<std::size_t>(count));
-  MatrixD gram(k, k);
-  for (std::int64_t i = 0; i < count; ++i) {
-    b[i] = tall_orientation(a + i * m * n, m, n);
-    gram.setZero();
-    gram.selfadjointView<Eigen::Lower>().rankUpdate(b[i].transpose());
-    for (std::int64_t c = 0; c < k; ++c)
-      for (std::int64_t r = c; r < k; ++r) grams.at(r, c)[i] = gram(r, c);  // the lower triangle is all it reads
-  }
-  tridiagonalise(grams, eigen);
-  tridiagonal_eigen(eigen);
+  struct Workspace {
+    std::vector<double> tall, left;  // p x k lane matrices, column-major
+    SymmetricLanes gram;
+    TridiagonalLanes eigen;
+  };
+  thread_local Workspace ws;  // kept: its ~1 MB would otherwise be faulted in and zeroed per call
+  const auto lane_size = static_cast<std::size_t>(p * k * kLanes);
+  if (ws.tall.size() < lane_size) ws.tall.resize(lane_size), ws.left.resize(lane_size);
+  ws.gram.resize(k);
+  ws.eigen.resize(k, vectors);
+
+  double* HFC_RESTRICT tall = ws.tall.data();
+  for (std::int64_t c = 0; c < k; ++c)
+    for (std::int64_t r = 0; r < p; ++r) {
+      double* to = tall + (c * p + r) * kLanes;
+      const std::int64_t at = m >= n ? r * n + c : c * n + r;  // B = A, or A^T when m < n
+      for (std::int64_t l = 0; l < count; ++l) to[l] = static_cast<double>(a[l * m * n + at]);
+      for (std::int64_t l = count; l < kLanes; ++l) to[l] = 0.0;  // unused lanes stay zero matrices
+    }
+  lane_product(tall, 1, p, tall, 1, p, k, k, p, ws.gram.a.data(), 1, k, true);
+  tridiagonalise(ws.gram, ws.eigen);
+  tridiagonal_eigen(ws.eigen);
+
+  const double* z = ws.eigen.vector_data();  // k x k, the eigenvectors as columns
+  if (vectors) lane_product(tall, p, 1, z, 1, k, p, k, k, ws.left.data(), 1, p, false);
   std::vector<std::int64_t> order(static_cast<std::size_t>(k));
-  Eigen::VectorXd lambda(k);
-  MatrixD right(k, k);
-  for (std::int64_t i = 0; i < count; ++i) {
-    auto value = [&](std::int64_t j) { return eigen.diagonal[j * kLanes + i]; };
+  Eigen::VectorXd sigma(k);
+  std::vector<double> unit(static_cast<std::size_t>(k), 1.0), inverse_norm(static_cast<std::size_t>(k));
+  for (int l = 0; l < count; ++l) {
+    auto lambda = [&](std::int64_t j) { return ws.eigen.diagonal[j * kLanes + l]; };
     for (std::int64_t j = 0; j < k; ++j) order[j] = j;
-    std::stable_sort(order.begin(), order.end(), [&](std::int64_t x, std::int64_t y) { return value(x) > value(y); });
-    for (std::int64_t j = 0; j < k; ++j) lambda(j) = value(order[j]);
-    if (vectors)
+    std::stable_sort(order.begin(), order.end(), [&](std::int64_t x, std::int64_t y) { return lambda(x) > lambda(y); });
+    for (std::int64_t j = 0; j < k; ++j) {
+      sigma(j) = singular_value(lambda(order[j]));
+      s[l * k + j] = static_cast<T>(sigma(j));
+    }
+    if (!vectors) continue;
+    // U or V is B's image of the eigenvectors, normalised; orthonormalise_columns takes the
+    // columns whose normalisation alone is not enough (small or zero singular values).
+    bool normalise_only = true;
+    for (std::int64_t j = 0; j < k; ++j) {
+      const double* col = ws.left.data() + order[j] * p * kLanes + l;
+      double norm = 0;
+      for (std::int64_t r = 0; r < p; ++r) norm += col[r * kLanes] * col[r * kLanes];
+      norm = std::sqrt(norm);
+      normalise_only = normalise_only && sigma(j) >= 1e-4 * sigma(0) && norm > 0.0;
+      inverse_norm[j] = 1.0 / norm;
+    }
+    T* image = m >= n ? u + l * m * k : v + l * n * k;  // p x k
+    T* eigenvectors = m >= n ? v + l * n * k : u + l * m * k;  // k x k
+    write_lane_columns(z, k, l, order.data(), unit.data(), k, eigenvectors);
+    if (normalise_only) {
+      write_lane_columns(ws.left.data(), p, l, order.data(), inverse_norm.data(), k, image);
+    } else {
+      MatrixD q(p, k);
       for (std::int64_t j = 0; j < k; ++j)
-        for (std::int64_t r = 0; r < k; ++r) right(r, j) = eigen.vectors[(order[j] * k + r) * kLanes + i];
-    T* ui = vectors ? u + i * m * k : nullptr;
-    T* vi = vectors ? v + i * n * k : nullptr;
-    from_gram_eigenpairs(b[i], lambda, vectors ? &right : nullptr, m, n, s + i * k, ui, vi);
+        for (std::int64_t r = 0; r < p; ++r) q(r, j) = ws.left[(order[j] * p + r) * kLanes + l];
+      orthonormalise_columns(q, sigma);
+      using MatrixR = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+      Eigen::Map<MatrixR>(image, p, k) = q.template cast<T>();
+    }
   }
 }
 
 }  // namespace detail
 
-// Up to this size the lanes beat Eigen's solver (at 56, 1.4x with vectors and 2.2-2.7x without;
-// at 112 they lose: the eight matrices no longer fit in L2). docs/module.md.
-inline constexpr std::int64_t kMaxLaneSvd = 64;
+// Measured up to 112, where the lanes beat Eigen's solver by 1.2x with vectors and 2.3x without
+// (docs/module.md); beyond this size Eigen's solver runs, one matrix per thread.
+inline constexpr std::int64_t kMaxLaneSvd = 128;
 
 // `batch` matrices m x n, row-major and contiguous. s: batch x k. u: batch x m x k and
 // v: batch x n x k, or both null for singular values only.

@@ -5,72 +5,205 @@
 // with Wilkinson shifts (Golub & Van Loan, Algorithm 8.3.3).
 //
 // Why lanes: at the HFC module's sizes (7 to 112) every step of these algorithms is short, and a
-// QR sweep is a chain of Givens rotations, each a square root and two divisions after the
-// previous one, so one matrix at a time leaves the vector units idle. Eigen's
-// SelfAdjointEigenSolver spent about 250 us on a 56x56 matrix here, half of it in that QR stage.
-// Eight matrices in the lanes of one AVX-512 register share each instruction (at 56: the QR
-// stage without vectors 280 against about 1000 us for eight matrices; the whole SVD with U and V
-// 1.4x faster, docs/module.md). In the QR stage each lane keeps its own active block and shift; a rotation outside
-// a lane's block is the identity there (c = 1, s = 0), so a lane that converges early waits.
+// QR sweep is a chain of Givens rotations, each a square root and a division after the previous
+// one, so one matrix at a time leaves the vector units idle. Eigen's SelfAdjointEigenSolver spent
+// about 250 us on a 56x56 matrix here, half of it in that QR stage. Eight matrices in the lanes of
+// one AVX-512 register share each instruction. In the QR stage each lane keeps its own active
+// block and shift; a rotation outside a lane's block is the identity there (c = 1, s = 0), so a
+// lane that converges early waits. The rotations are recorded and applied to the eigenvectors
+// after the last sweep, a few rows at a time through all sweeps (see apply_sweeps).
+// Numbers: docs/module.md.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <immintrin.h>
-#endif
-
+#include "hfc/backend/cpu/lanes.hpp"
 #include "hfc/backend/cpu/memory.hpp"
 #include "hfc/core/error.hpp"
 
 namespace hfc::cpu_backend {
 
-inline constexpr int kLanes = 8;
-
 namespace detail {
-// Square roots of one lane vector. Spelled with intrinsics: compilers vectorise std::sqrt only
-// under -fno-math-errno, which a header cannot ask for.
-inline void lane_sqrt(const double* in, double* out) {
-#if defined(__AVX512F__)
-  _mm512_storeu_pd(out, _mm512_sqrt_pd(_mm512_loadu_pd(in)));
-#elif defined(__AVX__)
-  for (int h = 0; h < kLanes; h += 4) _mm256_storeu_pd(out + h, _mm256_sqrt_pd(_mm256_loadu_pd(in + h)));
-#elif defined(__SSE2__)
-  for (int h = 0; h < kLanes; h += 2) _mm_storeu_pd(out + h, _mm_sqrt_pd(_mm_loadu_pd(in + h)));
-#else
-  for (int l = 0; l < kLanes; ++l) out[l] = std::sqrt(in[l]);
-#endif
+
+// Column blocks: at the module's sizes these loops are short, and a dot product over one column
+// waits on each FMA's latency (4 cycles) at every row. Cols columns at a time run Cols
+// independent chains and load v once for all of them.
+
+// w += A v for columns c0 .. c0 + Cols - 1 of a symmetric block stored as its lower triangle
+// (column q's entries from row c0 + q down): an entry A[r, c] below the diagonal adds to w[r]
+// (as itself) and to w[c] (as A[c, r]).
+template <int Cols>
+void symmetric_matvec_columns(const double* const* col, const double* HFC_RESTRICT v, double* HFC_RESTRICT w,
+                              std::int64_t c0, std::int64_t len) {
+  LaneVector vc[Cols], wc[Cols];
+  for (int q = 0; q < Cols; ++q) {
+    const std::int64_t c = (c0 + q) * kLanes;
+    vc[q] = load_lanes(v + c);
+    wc[q] = mul_lanes(load_lanes(col[q] + c), vc[q]);
+    for (std::int64_t r = c + kLanes; r < (c0 + Cols) * kLanes; r += kLanes) {  // inside the block's triangle
+      const LaneVector a = load_lanes(col[q] + r);
+      store_lanes(w + r, fma_lanes(a, vc[q], load_lanes(w + r)));
+      wc[q] = fma_lanes(a, load_lanes(v + r), wc[q]);
+    }
+  }
+  for (std::int64_t r = (c0 + Cols) * kLanes; r < len * kLanes; r += kLanes) {
+    const LaneVector vr = load_lanes(v + r);
+    LaneVector sum = load_lanes(w + r);
+    for (int q = 0; q < Cols; ++q) {
+      const LaneVector a = load_lanes(col[q] + r);
+      sum = fma_lanes(a, vc[q], sum);
+      wc[q] = fma_lanes(a, vr, wc[q]);
+    }
+    store_lanes(w + r, sum);
+  }
+  for (int q = 0; q < Cols; ++q) store_lanes(w + (c0 + q) * kLanes, add_lanes(load_lanes(w + (c0 + q) * kLanes), wc[q]));
+}
+
+// col_q -= tau v (v^T col_q) for Cols columns of len rows.
+template <int Cols>
+void reflect_columns(double* const* col, const double* HFC_RESTRICT v, const double* tau, std::int64_t len) {
+  LaneVector y[Cols];
+  for (auto& yq : y) yq = zero_lanes();
+  for (std::int64_t r = 0; r < len * kLanes; r += kLanes) {
+    const LaneVector vr = load_lanes(v + r);
+    for (int q = 0; q < Cols; ++q) y[q] = fma_lanes(vr, load_lanes(col[q] + r), y[q]);
+  }
+  const LaneVector t = load_lanes(tau);
+  for (auto& yq : y) yq = mul_lanes(yq, t);
+  for (std::int64_t r = 0; r < len * kLanes; r += kLanes) {
+    const LaneVector vr = load_lanes(v + r);
+    for (int q = 0; q < Cols; ++q) store_lanes(col[q] + r, fnma_lanes(y[q], vr, load_lanes(col[q] + r)));
+  }
+}
+
+// Calls f.template operator()<B>(i) for blocks [i, i + B) covering [begin, end): blocks of
+// Block, then the rest in halving sizes (7 = 4 + 2 + 1), each size compiled with fixed bounds.
+template <int Block, class F>
+void for_blocks(std::int64_t begin, std::int64_t end, F&& f) {
+  std::int64_t i = begin;
+  for (; i + Block <= end; i += Block) f.template operator()<Block>(i);
+  if constexpr (Block > 1)
+    if (i < end) for_blocks<Block / 2>(i, end, f);
+}
+
+// Z <- Z G_0 G_1 ... G_{S-1} on Rows lane-vector rows from r0, where each sweep G_t is the
+// product of the rotations R_k of columns k and k + 1 for k = first .. last - 1, by
+// (c_t[k - first], s_t[k - first]); with len = (last - first) * kLanes, c_t is at cs + 2 t len and
+// s_t at cs + (2 t + 1) len.
+//
+// Stores are the bottleneck here (on the development VM a 64-byte store costs as much as three
+// FMAs), so the S sweeps run as a pipeline over the columns: sweep t holds one column in
+// registers, rotates it against the column sweep t - 1 hands on and hands the finished one to
+// sweep t + 1. Each column is loaded and stored once for all S sweeps.
+template <int Rows, int S>
+void rotate_rows(double* HFC_RESTRICT z, std::int64_t n, std::int64_t r0, const double* HFC_RESTRICT cs,
+                 std::int64_t first, std::int64_t last) {
+  const std::int64_t len = (last - first) * kLanes;
+  LaneVector carry[S][Rows], flow[Rows];
+  double* zr = z + r0 * kLanes;  // column a of the block at zr + a * n * kLanes
+  const std::int64_t column = n * kLanes;
+  // Sweep t's rotation a - 1 finishes column a - 1 (into flow) and holds column a (in carry[t]).
+  const auto rotation = [&](int t, std::int64_t a, LaneVector& c, LaneVector& s) {
+    c = load_lanes(cs + 2 * t * len + (a - 1 - first) * kLanes);
+    s = load_lanes(cs + (2 * t + 1) * len + (a - 1 - first) * kLanes);
+  };
+  // The ends of the pipeline, where some sweeps have not started or have finished.
+  const auto edge_step = [&](std::int64_t j, LaneVector (&held)[S][Rows], LaneVector (&moving)[Rows]) {
+    for (int t = 0; t < S; ++t) {
+      const std::int64_t a = j - t;  // the column reaching sweep t in this step
+      if (a < first) break;
+      if (a > last + 1) continue;  // sweep t is done
+      if (t == 0 && a <= last)
+        for (int q = 0; q < Rows; ++q) moving[q] = load_lanes(zr + a * column + q * kLanes);
+      if (a == first) {  // sweep t's first column: held, nothing handed on yet
+        for (int q = 0; q < Rows; ++q) held[t][q] = moving[q];
+        break;
+      }
+      if (a <= last) {
+        LaneVector c, s;
+        rotation(t, a, c, s);
+        for (int q = 0; q < Rows; ++q) rotate_lanes(held[t][q], moving[q], c, s);
+        for (int q = 0; q < Rows; ++q) std::swap(held[t][q], moving[q]);
+      } else {  // a == last + 1: the held column is finished
+        for (int q = 0; q < Rows; ++q) moving[q] = held[t][q];
+      }
+      if (t == S - 1)  // column a - 1 has passed every sweep
+        for (int q = 0; q < Rows; ++q) store_lanes(zr + (a - 1) * column + q * kLanes, moving[q]);
+    }
+  };
+  const std::int64_t steady_begin = first + S;
+  for (std::int64_t j = first; j < std::min(steady_begin, last + S + 1); ++j) edge_step(j, carry, flow);
+  for (std::int64_t j = steady_begin; j <= last; ++j) {  // every sweep busy
+    for (int q = 0; q < Rows; ++q) flow[q] = load_lanes(zr + j * column + q * kLanes);
+#pragma GCC unroll 8
+    for (int t = 0; t < S; ++t) {
+      LaneVector c, s;
+      rotation(t, j - t, c, s);
+#pragma GCC unroll 8
+      for (int q = 0; q < Rows; ++q) {
+        rotate_lanes(carry[t][q], flow[q], c, s);
+        std::swap(carry[t][q], flow[q]);
+      }
+    }
+    for (int q = 0; q < Rows; ++q) store_lanes(zr + (j - S) * column + q * kLanes, flow[q]);
+  }
+  for (std::int64_t j = std::max(steady_begin, last + 1); j <= last + S; ++j) edge_step(j, carry, flow);
 }
 }  // namespace detail
 
-// Lane-interleaved storage: element i of lane l at [i * kLanes + l].
+// Lane-interleaved storage: element i of lane l at [i * kLanes + l]. Both structs keep their
+// storage when resized (callers reuse one per thread: a fresh 200 KB block per call costs page
+// faults and zeroing).
 struct TridiagonalLanes {
   std::int64_t n = 0;
+  bool with_vectors = false;
   std::vector<double> diagonal;     // n x kLanes
   std::vector<double> subdiagonal;  // n x kLanes, entry n - 1 unused (kept zero)
-  std::vector<double> vectors;      // n x n x kLanes, column-major per lane: [(col * n + row) * kLanes + l]; empty: values only
+  std::vector<double> vectors;      // with_vectors: n x n x kLanes, column-major per lane: [(col * n + row) * kLanes + l]
 
-  explicit TridiagonalLanes(std::int64_t size, bool with_vectors)
-      : n(size),
-        diagonal(static_cast<std::size_t>(size * kLanes), 0.0),
-        subdiagonal(static_cast<std::size_t>(size * kLanes), 0.0),
-        vectors(with_vectors ? static_cast<std::size_t>(size * size * kLanes) : 0, 0.0) {}
+  TridiagonalLanes() = default;
+  TridiagonalLanes(std::int64_t size, bool vectors_too) { resize(size, vectors_too); }
+  void resize(std::int64_t size, bool vectors_too) {
+    n = size;
+    with_vectors = vectors_too;
+    grow(diagonal, size * kLanes);
+    grow(subdiagonal, size * kLanes);
+    if (vectors_too) grow(vectors, size * size * kLanes);
+  }
+  double* vector_data() { return with_vectors ? vectors.data() : nullptr; }
+
+  // The QR sweeps' rotations, recorded for Z (tridiagonal_eigen's workspace, kept between calls).
+  struct Sweep {
+    std::int64_t first, last, offset;  // rotations first .. last - 1; c at offset, then s
+  };
+  std::vector<Sweep> sweeps;
+  std::vector<double> rotations, padded_rotations;
+
+ private:
+  static void grow(std::vector<double>& v, std::int64_t count) {
+    if (static_cast<std::int64_t>(v.size()) < count) v.resize(static_cast<std::size_t>(count));
+  }
 };
 
 // A symmetric n x n matrix per lane, column-major: entry (r, c) of lane l at [(c * n + r) * kLanes + l].
-// Only the lower triangle (r >= c) is read. Unused lanes hold zeros.
+// Only the lower triangle (r >= c) is read. Unused lanes must hold zeros.
 struct SymmetricLanes {
   std::int64_t n = 0;
   std::vector<double> a;
+  SymmetricLanes() = default;
   explicit SymmetricLanes(std::int64_t size) : n(size), a(static_cast<std::size_t>(size * size * kLanes), 0.0) {}
+  void resize(std::int64_t size) {
+    n = size;
+    if (static_cast<std::int64_t>(a.size()) < size * size * kLanes) a.resize(static_cast<std::size_t>(size * size * kLanes));
+  }
   double* at(std::int64_t row, std::int64_t col) { return a.data() + (col * n + row) * kLanes; }
 };
 
 // Reduces every lane of m to tridiagonal form T = Q^T M Q (Householder reflectors from the left
 // column by column, as LAPACK's dsytd2 with uplo = 'L'), writing T's diagonals into t and, when
-// t.vectors is allocated, Q into it. m is overwritten.
+// t.with_vectors, Q into it. m is overwritten.
 inline void tridiagonalise(SymmetricLanes& m, TridiagonalLanes& t) {
   const std::int64_t n = m.n;
   check(t.n == n, "tridiagonalise: sizes differ (", n, " and ", t.n, ")");
@@ -109,24 +242,11 @@ inline void tridiagonalise(SymmetricLanes& m, TridiagonalLanes& t) {
     double* HFC_RESTRICT w = p.data();
     const double* HFC_RESTRICT v = x;
     std::fill(w, w + len * kLanes, 0.0);
-    for (std::int64_t c = 0; c < len; ++c) {
-      // Column c below the diagonal feeds w[r] (as A[r, c]) and w[c] (as A[c, r]).
-      const double* HFC_RESTRICT col = m.at(j + 1, j + 1 + c);
-      double vc[kLanes], wc[kLanes];
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) {
-        vc[l] = v[c * kLanes + l];
-        wc[l] = col[c * kLanes + l] * vc[l];
-      }
-      for (std::int64_t r = (c + 1) * kLanes; r < len * kLanes; r += kLanes)
-#pragma omp simd
-        for (int l = 0; l < kLanes; ++l) {
-          w[r + l] += col[r + l] * vc[l];
-          wc[l] += col[r + l] * v[r + l];
-        }
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) w[c * kLanes + l] += wc[l];
-    }
+    detail::for_blocks<4>(0, len, [&]<int Cols>(std::int64_t c0) {
+      const double* col[Cols];
+      for (int q = 0; q < Cols; ++q) col[q] = m.at(j + 1, j + 1 + c0 + q);
+      detail::symmetric_matvec_columns<Cols>(col, v, w, c0, len);
+    });
     double pv[kLanes] = {};
     for (std::int64_t r = 0; r < len * kLanes; r += kLanes)
 #pragma omp simd
@@ -156,11 +276,11 @@ inline void tridiagonalise(SymmetricLanes& m, TridiagonalLanes& t) {
       t.diagonal[j * kLanes + l] = *(m.at(j, j) + l);
       t.subdiagonal[j * kLanes + l] = j + 1 < n ? *(m.at(j + 1, j) + l) : 0.0;
     }
-  if (t.vectors.empty()) return;
+  if (!t.with_vectors) return;
 
   // Q = H_0 H_1 ... H_{n-3}, applied to the identity from the last reflector back, so each step
   // touches only the trailing block where Q differs from the identity.
-  std::fill(t.vectors.begin(), t.vectors.end(), 0.0);
+  std::fill_n(t.vectors.begin(), n * n * kLanes, 0.0);
   auto q = [&](std::int64_t row, std::int64_t col) { return t.vectors.data() + (col * n + row) * kLanes; };
   for (std::int64_t i = 0; i < n; ++i)
     for (int l = 0; l < kLanes; ++l) q(i, i)[l] = 1.0;
@@ -168,19 +288,57 @@ inline void tridiagonalise(SymmetricLanes& m, TridiagonalLanes& t) {
     const std::int64_t len = n - j - 1;
     const double* HFC_RESTRICT v = m.at(j + 1, j);
     const double* tj = tau.data() + j * kLanes;
-    for (std::int64_t c = j + 1; c < n; ++c) {
-      double* HFC_RESTRICT col = q(j + 1, c);
-      double y[kLanes] = {};  // tau v^T Q[:, c]
-      for (std::int64_t r = 0; r < len * kLanes; r += kLanes)
-#pragma omp simd
-        for (int l = 0; l < kLanes; ++l) y[l] += v[r + l] * col[r + l];
-      for (int l = 0; l < kLanes; ++l) y[l] *= tj[l];
-      for (std::int64_t r = 0; r < len * kLanes; r += kLanes)
-#pragma omp simd
-        for (int l = 0; l < kLanes; ++l) col[r + l] -= y[l] * v[r + l];
-    }
+    detail::for_blocks<4>(j + 1, n, [&]<int Cols>(std::int64_t c0) {
+      double* col[Cols];
+      for (int k = 0; k < Cols; ++k) col[k] = q(j + 1, c0 + k);
+      detail::reflect_columns<Cols>(col, v, tj, len);
+    });
   }
 }
+
+namespace detail {
+// Z <- Z times the rotations of every recorded sweep. The sweeps go in groups of kSweeps over
+// [first, last) of the group (a sweep's rotations outside its own range are the identity), and
+// the groups over blocks of four rows, which stay in L1 (14 KB at n = 56) through all the sweeps.
+inline void apply_sweeps(TridiagonalLanes& t) {
+  constexpr int kSweeps = 4;
+  const std::int64_t n = t.n;
+  struct Group {
+    std::int64_t first, last, offset;
+  };
+  std::vector<Group> groups;
+  std::vector<double>& padded = t.padded_rotations;
+  std::size_t used = 0;
+  for (std::size_t g = 0; g < t.sweeps.size(); g += kSweeps) {
+    Group group{n, 0, static_cast<std::int64_t>(used)};
+    for (std::size_t i = g; i < std::min(g + kSweeps, t.sweeps.size()); ++i) {
+      group.first = std::min(group.first, t.sweeps[i].first);
+      group.last = std::max(group.last, t.sweeps[i].last);
+    }
+    const std::int64_t len = (group.last - group.first) * kLanes;
+    used += static_cast<std::size_t>(2 * kSweeps * len);
+    if (padded.size() < used) padded.resize(std::max(used, 2 * padded.size()));
+    double* cs = padded.data() + group.offset;
+    for (int i = 0; i < kSweeps; ++i) {
+      double* c = cs + 2 * i * len;
+      std::fill(c, c + len, 1.0);
+      std::fill(c + len, c + 2 * len, 0.0);
+      if (g + i >= t.sweeps.size()) continue;  // a missing sweep is the identity
+      const auto& sweep = t.sweeps[g + i];
+      const std::int64_t count = (sweep.last - sweep.first) * kLanes;
+      const double* recorded = t.rotations.data() + sweep.offset;
+      const std::int64_t at = (sweep.first - group.first) * kLanes;
+      std::copy(recorded, recorded + count, c + at);
+      std::copy(recorded + count, recorded + 2 * count, c + len + at);
+    }
+    groups.push_back(group);
+  }
+  double* z = t.vectors.data();
+  for_blocks<4>(0, n, [&]<int Rows>(std::int64_t r0) {
+    for (const auto& g : groups) rotate_rows<Rows, kSweeps>(z, n, r0, padded.data() + g.offset, g.first, g.last);
+  });
+}
+}  // namespace detail
 
 // Diagonalises every lane in place: diagonal becomes the eigenvalues (unsorted), and vectors,
 // when present, is multiplied on the right by the rotations (start it from the identity, or from
@@ -192,7 +350,7 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
   if (n <= 1) return;
   double* HFC_RESTRICT d = t.diagonal.data();
   double* HFC_RESTRICT e = t.subdiagonal.data();
-  double* z = t.vectors.empty() ? nullptr : t.vectors.data();
+  double* z = t.vector_data();
   constexpr double eps = std::numeric_limits<double>::epsilon();
 
   // Absolute floor of the deflation test: eps times each lane's largest entry. A lane holding a
@@ -217,25 +375,37 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
     floor[l] = eps * m;
     if (!finite) give_up(l);
   }
+  // Each lane works on the last unreduced block [start, end] of its matrix. A block only shrinks:
+  // its bottom coupling deflates (end moves up) or one inside it does (a split: its start is
+  // looked for again). Only the couplings the last sweep changed, [check_begin, check_end), are
+  // tested for deflation.
   std::int64_t start[kLanes], end[kLanes];
+  for (int l = 0; l < kLanes; ++l) start[l] = end[l] = n - 1;  // no block yet: found by the first scan
+  std::int64_t check_begin = 0, check_end = n - 1;
   double none[kLanes] = {};  // stands in for the coupling above row 0
+  t.sweeps.clear();
+  std::size_t recorded = 0;  // doubles of t.rotations in use
   const std::int64_t max_sweeps = 30 * n;
   for (std::int64_t sweep = 0;; ++sweep) {
     // Deflate: a negligible off-diagonal entry splits its lane's matrix.
-    for (std::int64_t i = 0; i + 1 < n; ++i)
+    std::int64_t split[kLanes] = {};
+    for (std::int64_t i = check_begin; i < check_end; ++i)
 #pragma omp simd
       for (int l = 0; l < kLanes; ++l) {
         const double a = std::abs(e[i * kLanes + l]);
-        if (a <= eps * (std::abs(d[i * kLanes + l]) + std::abs(d[(i + 1) * kLanes + l])) || a <= floor[l])
-          e[i * kLanes + l] = 0.0;
+        const bool small = (a <= eps * (std::abs(d[i * kLanes + l]) + std::abs(d[(i + 1) * kLanes + l]))) | (a <= floor[l]);
+        split[l] |= small & (i >= start[l]) & (i + 1 < end[l]);
+        e[i * kLanes + l] = small ? 0.0 : e[i * kLanes + l];
       }
-    // Each lane works on the last unreduced block [start, end] of its matrix.
     std::int64_t first = n, last = 0;
     for (int l = 0; l < kLanes; ++l) {
-      std::int64_t hi = n - 1;
+      std::int64_t hi = end[l];
       while (hi > 0 && e[(hi - 1) * kLanes + l] == 0.0) --hi;
-      std::int64_t lo = hi;
-      while (lo > 0 && e[(lo - 1) * kLanes + l] != 0.0) --lo;
+      std::int64_t lo = start[l];
+      if (split[l] || hi <= lo || sweep == 0) {
+        lo = hi;
+        while (lo > 0 && e[(lo - 1) * kLanes + l] != 0.0) --lo;
+      }
       start[l] = lo;
       end[l] = hi;
       if (hi > lo) {
@@ -247,20 +417,38 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
       for (int l = 0; l < kLanes; ++l)
         if (end[l] > start[l]) give_up(l);
     if (first >= last || sweep == max_sweeps) break;
+    check_begin = first;
+    check_end = last;
 
-    // Wilkinson shift from each lane's trailing 2x2 block.
-    double x[kLanes], bulge[kLanes];
+    // Wilkinson shift from each lane's trailing 2x2 block. sqrt(td^2 + en^2) cannot overflow or
+    // underflow here: the entries of a Gram matrix of floats lie between 1e-90 and 1e80.
+    double x[kLanes], bulge[kLanes], dn[kLanes], en[kLanes], td[kLanes], h[kLanes];
+    bool has_block[kLanes];
     for (int l = 0; l < kLanes; ++l) {
-      const std::int64_t hi = end[l];
-      double mu = 0;
-      if (hi > start[l]) {
-        const double dn = d[hi * kLanes + l], en = e[(hi - 1) * kLanes + l];
-        const double td = 0.5 * (d[(hi - 1) * kLanes + l] - dn);
-        const double h = std::hypot(td, en);
-        mu = td == 0.0 ? dn - std::abs(en) : dn - en * (en / (td + std::copysign(h, td)));
-      }
-      x[l] = d[start[l] * kLanes + l] - mu;
+      has_block[l] = end[l] > start[l];
+      const std::int64_t hi = end[l], above_hi = has_block[l] ? hi - 1 : hi;
+      dn[l] = d[hi * kLanes + l];
+      en[l] = has_block[l] ? e[above_hi * kLanes + l] : 0.0;
+      td[l] = has_block[l] ? 0.5 * (d[above_hi * kLanes + l] - dn[l]) : 0.0;
+      h[l] = td[l] * td[l] + en[l] * en[l];
+      x[l] = d[start[l] * kLanes + l];
       bulge[l] = e[start[l] * kLanes + l];
+    }
+    detail::lane_sqrt(h, h);
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) {
+      const double mu = td[l] == 0.0 ? dn[l] - std::abs(en[l]) : dn[l] - en[l] * (en[l] / (td[l] + std::copysign(h[l], td[l])));
+      x[l] -= has_block[l] ? mu : 0.0;
+    }
+    double* rotation_c = nullptr;
+    double* rotation_s = nullptr;
+    if (z) {
+      const auto size = static_cast<std::size_t>(2 * (last - first) * kLanes);
+      if (t.rotations.size() < recorded + size) t.rotations.resize(std::max(2 * t.rotations.size(), recorded + size));
+      t.sweeps.push_back({first, last, static_cast<std::int64_t>(recorded)});
+      rotation_c = t.rotations.data() + recorded;
+      rotation_s = rotation_c + size / 2;
+      recorded += size;
     }
     // Chase the bulge down every active lane at once.
     for (std::int64_t k = first; k < last; ++k) {
@@ -289,20 +477,14 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
         ek[kLanes + l] = rotate ? c[l] * next : next;
         x[l] = rotate ? ek[l] : x[l];
       }
-      if (z) {
-        // Z <- Z R on columns k and k + 1, each contiguous.
-        double* HFC_RESTRICT zk = z + k * n * kLanes;
-        double* HFC_RESTRICT zk1 = zk + n * kLanes;
-        for (std::int64_t row = 0; row < n * kLanes; row += kLanes)
-#pragma omp simd
-          for (int l = 0; l < kLanes; ++l) {
-            const double p = zk[row + l], q = zk1[row + l];
-            zk[row + l] = c[l] * p - s[l] * q;
-            zk1[row + l] = s[l] * p + c[l] * q;
-          }
-      }
+      if (z)
+        for (int l = 0; l < kLanes; ++l) {
+          rotation_c[(k - first) * kLanes + l] = c[l];
+          rotation_s[(k - first) * kLanes + l] = s[l];
+        }
     }
   }
+  if (z) detail::apply_sweeps(t);
   for (int l = 0; l < kLanes; ++l)
     if (failed[l])
       for (std::int64_t i = 0; i < n; ++i) d[i * kLanes + l] = std::numeric_limits<double>::quiet_NaN();

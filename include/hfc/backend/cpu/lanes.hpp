@@ -1,0 +1,98 @@
+#pragma once
+// Eight small problems in the eight double lanes of one vector (one AVX-512 register): the lane
+// layout of the float SVD path (symmetric_eigen.hpp, svd.hpp). Element i of lane l lives at
+// [i * kLanes + l].
+#include <algorithm>
+#include <cmath>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+namespace hfc::cpu_backend {
+
+inline constexpr int kLanes = 8;
+
+namespace detail {
+
+// Square roots of one lane vector. Spelled with intrinsics: compilers vectorise std::sqrt only
+// under -fno-math-errno, which a header cannot ask for.
+inline void lane_sqrt(const double* in, double* out) {
+#if defined(__AVX512F__)
+  _mm512_storeu_pd(out, _mm512_sqrt_pd(_mm512_loadu_pd(in)));
+#elif defined(__AVX__)
+  for (int h = 0; h < kLanes; h += 4) _mm256_storeu_pd(out + h, _mm256_sqrt_pd(_mm256_loadu_pd(in + h)));
+#elif defined(__SSE2__)
+  for (int h = 0; h < kLanes; h += 2) _mm_storeu_pd(out + h, _mm_sqrt_pd(_mm_loadu_pd(in + h)));
+#else
+  for (int l = 0; l < kLanes; ++l) out[l] = std::sqrt(in[l]);
+#endif
+}
+
+// One lane vector as a value, for kernels that hold many of them in registers: arrays of doubles
+// updated in place were stored back to memory on every step (GCC keeps an array in registers
+// only while nothing takes its address), and stores are what these kernels wait on.
+#if defined(__AVX512F__)
+struct LaneVector {
+  __m512d v;
+};
+inline LaneVector zero_lanes() { return {_mm512_setzero_pd()}; }
+inline LaneVector load_lanes(const double* p) { return {_mm512_loadu_pd(p)}; }
+inline void store_lanes(double* p, LaneVector x) { _mm512_storeu_pd(p, x.v); }
+inline LaneVector add_lanes(LaneVector a, LaneVector b) { return {_mm512_add_pd(a.v, b.v)}; }
+inline LaneVector mul_lanes(LaneVector a, LaneVector b) { return {_mm512_mul_pd(a.v, b.v)}; }
+inline LaneVector fma_lanes(LaneVector a, LaneVector b, LaneVector c) { return {_mm512_fmadd_pd(a.v, b.v, c.v)}; }  // a b + c
+inline LaneVector fnma_lanes(LaneVector a, LaneVector b, LaneVector c) { return {_mm512_fnmadd_pd(a.v, b.v, c.v)}; }  // c - a b
+// (p, x) <- (c p - s x, s p + c x)
+inline void rotate_lanes(LaneVector& p, LaneVector& x, LaneVector c, LaneVector s) {
+  const __m512d rotated = _mm512_fmsub_pd(c.v, p.v, _mm512_mul_pd(s.v, x.v));
+  x.v = _mm512_fmadd_pd(s.v, p.v, _mm512_mul_pd(c.v, x.v));
+  p.v = rotated;
+}
+#else
+struct LaneVector {
+  double v[kLanes];
+};
+inline LaneVector zero_lanes() { return {}; }
+inline LaneVector load_lanes(const double* p) {
+  LaneVector r;
+  std::copy(p, p + kLanes, r.v);
+  return r;
+}
+inline void store_lanes(double* p, const LaneVector& x) { std::copy(x.v, x.v + kLanes, p); }
+inline LaneVector add_lanes(const LaneVector& a, const LaneVector& b) {
+  LaneVector r;
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) r.v[l] = a.v[l] + b.v[l];
+  return r;
+}
+inline LaneVector mul_lanes(const LaneVector& a, const LaneVector& b) {
+  LaneVector r;
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) r.v[l] = a.v[l] * b.v[l];
+  return r;
+}
+inline LaneVector fma_lanes(const LaneVector& a, const LaneVector& b, const LaneVector& c) {  // a b + c
+  LaneVector r;
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) r.v[l] = a.v[l] * b.v[l] + c.v[l];
+  return r;
+}
+inline LaneVector fnma_lanes(const LaneVector& a, const LaneVector& b, const LaneVector& c) {  // c - a b
+  LaneVector r;
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) r.v[l] = c.v[l] - a.v[l] * b.v[l];
+  return r;
+}
+inline void rotate_lanes(LaneVector& p, LaneVector& x, const LaneVector& c, const LaneVector& s) {
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) {
+    const double a = p.v[l], b = x.v[l];
+    p.v[l] = c.v[l] * a - s.v[l] * b;
+    x.v[l] = s.v[l] * a + c.v[l] * b;
+  }
+}
+#endif
+
+}  // namespace detail
+}  // namespace hfc::cpu_backend
