@@ -13,8 +13,6 @@ namespace hfc::cpu_backend {
 
 inline constexpr int kLanes = 8;
 
-namespace detail {
-
 // Square roots of one lane vector. Spelled with intrinsics: compilers vectorise std::sqrt only
 // under -fno-math-errno, which a header cannot ask for.
 inline void lane_sqrt(const double* in, double* out) {
@@ -40,6 +38,7 @@ inline LaneVector zero_lanes() { return {_mm512_setzero_pd()}; }
 inline LaneVector load_lanes(const double* p) { return {_mm512_loadu_pd(p)}; }
 inline void store_lanes(double* p, LaneVector x) { _mm512_storeu_pd(p, x.v); }
 inline LaneVector add_lanes(LaneVector a, LaneVector b) { return {_mm512_add_pd(a.v, b.v)}; }
+inline LaneVector sub_lanes(LaneVector a, LaneVector b) { return {_mm512_sub_pd(a.v, b.v)}; }
 inline LaneVector mul_lanes(LaneVector a, LaneVector b) { return {_mm512_mul_pd(a.v, b.v)}; }
 inline LaneVector fma_lanes(LaneVector a, LaneVector b, LaneVector c) { return {_mm512_fmadd_pd(a.v, b.v, c.v)}; }  // a b + c
 inline LaneVector fnma_lanes(LaneVector a, LaneVector b, LaneVector c) { return {_mm512_fnmadd_pd(a.v, b.v, c.v)}; }  // c - a b
@@ -64,6 +63,12 @@ inline LaneVector add_lanes(const LaneVector& a, const LaneVector& b) {
   LaneVector r;
 #pragma omp simd
   for (int l = 0; l < kLanes; ++l) r.v[l] = a.v[l] + b.v[l];
+  return r;
+}
+inline LaneVector sub_lanes(const LaneVector& a, const LaneVector& b) {
+  LaneVector r;
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) r.v[l] = a.v[l] - b.v[l];
   return r;
 }
 inline LaneVector mul_lanes(const LaneVector& a, const LaneVector& b) {
@@ -94,5 +99,4 @@ inline void rotate_lanes(LaneVector& p, LaneVector& x, const LaneVector& c, cons
 }
 #endif
 
-}  // namespace detail
 }  // namespace hfc::cpu_backend

@@ -78,6 +78,39 @@ void reflect_columns(double* const* col, const double* HFC_RESTRICT v, const dou
   }
 }
 
+// col_q <- H_lo H_hi col_q for Cols columns whose rows start at row j (col_q[0]), H_hi = I -
+// tau_hi v_hi v_hi^T acting on the len rows from j + 1 and H_lo = I - tau_lo v_lo v_lo^T on the
+// len + 1 rows from j (v_lo[0] = 1). Row j of the columns is zero before (Q is the identity above
+// its trailing block). overlap = v_lo[1:]^T v_hi.
+template <int Cols>
+void reflect_columns_twice(double* const* col, const double* HFC_RESTRICT v_hi, const double* HFC_RESTRICT v_lo,
+                           const double* tau_hi, const double* tau_lo, LaneVector overlap, std::int64_t len) {
+  LaneVector y_hi[Cols], y_lo[Cols];
+  for (int q = 0; q < Cols; ++q) y_hi[q] = y_lo[q] = zero_lanes();
+  for (std::int64_t r = 0; r < len * kLanes; r += kLanes) {
+    const LaneVector h = load_lanes(v_hi + r), l = load_lanes(v_lo + kLanes + r);
+    for (int q = 0; q < Cols; ++q) {
+      const LaneVector c = load_lanes(col[q] + kLanes + r);
+      y_hi[q] = fma_lanes(h, c, y_hi[q]);
+      y_lo[q] = fma_lanes(l, c, y_lo[q]);
+    }
+  }
+  // y_lo = tau_lo v_lo^T (H_hi col) = tau_lo (v_lo^T col - y_hi overlap)
+  const LaneVector t_hi = load_lanes(tau_hi), t_lo = load_lanes(tau_lo);
+  for (int q = 0; q < Cols; ++q) {
+    y_hi[q] = mul_lanes(y_hi[q], t_hi);
+    y_lo[q] = mul_lanes(fnma_lanes(y_hi[q], overlap, y_lo[q]), t_lo);
+    store_lanes(col[q], sub_lanes(zero_lanes(), y_lo[q]));  // row j: 0 - y_lo
+  }
+  for (std::int64_t r = 0; r < len * kLanes; r += kLanes) {
+    const LaneVector h = load_lanes(v_hi + r), l = load_lanes(v_lo + kLanes + r);
+    for (int q = 0; q < Cols; ++q) {
+      double* c = col[q] + kLanes + r;
+      store_lanes(c, fnma_lanes(y_lo[q], l, fnma_lanes(y_hi[q], h, load_lanes(c))));
+    }
+  }
+}
+
 // Calls f.template operator()<B>(i) for blocks [i, i + B) covering [begin, end): blocks of
 // Block, then the rest in halving sizes (7 = 4 + 2 + 1), each size compiled with fixed bounds.
 template <int Block, class F>
@@ -220,7 +253,7 @@ inline void tridiagonalise(SymmetricLanes& m, TridiagonalLanes& t) {
     double norm[kLanes];
 #pragma omp simd
     for (int l = 0; l < kLanes; ++l) norm[l] = x[l] * x[l] + sigma[l];
-    detail::lane_sqrt(norm, norm);
+    lane_sqrt(norm, norm);
     double* tj = tau.data() + j * kLanes;
 #pragma omp simd
     for (int l = 0; l < kLanes; ++l) {
@@ -284,14 +317,34 @@ inline void tridiagonalise(SymmetricLanes& m, TridiagonalLanes& t) {
   auto q = [&](std::int64_t row, std::int64_t col) { return t.vectors.data() + (col * n + row) * kLanes; };
   for (std::int64_t i = 0; i < n; ++i)
     for (int l = 0; l < kLanes; ++l) q(i, i)[l] = 1.0;
-  for (std::int64_t j = n - 3; j >= 0; --j) {
+  // Two reflectors per pass over the columns (H_{j-1} H_j): half the loads and stores.
+  std::int64_t j = n - 3;
+  for (; j >= 1; j -= 2) {
     const std::int64_t len = n - j - 1;
-    const double* HFC_RESTRICT v = m.at(j + 1, j);
-    const double* tj = tau.data() + j * kLanes;
+    const double* HFC_RESTRICT v_hi = m.at(j + 1, j);     // H_j: rows j + 1 ..
+    const double* HFC_RESTRICT v_lo = m.at(j, j - 1);     // H_{j-1}: rows j .., v_lo[0] = 1
+    const double* tau_hi = tau.data() + j * kLanes;
+    const double* tau_lo = tau.data() + (j - 1) * kLanes;
+    LaneVector overlap = zero_lanes();  // v_lo[1:]^T v_hi
+    for (std::int64_t r = 0; r < len * kLanes; r += kLanes)
+      overlap = fma_lanes(load_lanes(v_lo + kLanes + r), load_lanes(v_hi + r), overlap);
     detail::for_blocks<4>(j + 1, n, [&]<int Cols>(std::int64_t c0) {
       double* col[Cols];
-      for (int k = 0; k < Cols; ++k) col[k] = q(j + 1, c0 + k);
-      detail::reflect_columns<Cols>(col, v, tj, len);
+      for (int k = 0; k < Cols; ++k) col[k] = q(j, c0 + k);
+      detail::reflect_columns_twice<Cols>(col, v_hi, v_lo, tau_hi, tau_lo, overlap, len);
+    });
+    // Column j is e_j until H_{j-1}: it becomes e_j - tau_{j-1} v_{j-1}.
+    double* col = q(j, j);
+    const LaneVector t_lo = load_lanes(tau_lo);
+    for (std::int64_t r = 0; r < (len + 1) * kLanes; r += kLanes)
+      store_lanes(col + r, fnma_lanes(t_lo, load_lanes(v_lo + r), load_lanes(col + r)));
+  }
+  if (j == 0) {  // n odd: H_0 alone
+    const std::int64_t len = n - 1;
+    detail::for_blocks<4>(1, n, [&]<int Cols>(std::int64_t c0) {
+      double* col[Cols];
+      for (int k = 0; k < Cols; ++k) col[k] = q(1, c0 + k);
+      detail::reflect_columns<Cols>(col, m.at(1, 0), tau.data(), len);
     });
   }
 }
@@ -434,7 +487,7 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
       x[l] = d[start[l] * kLanes + l];
       bulge[l] = e[start[l] * kLanes + l];
     }
-    detail::lane_sqrt(h, h);
+    lane_sqrt(h, h);
 #pragma omp simd
     for (int l = 0; l < kLanes; ++l) {
       const double mu = td[l] == 0.0 ? dn[l] - std::abs(en[l]) : dn[l] - en[l] * (en[l] / (td[l] + std::copysign(h[l], td[l])));
@@ -458,7 +511,7 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
       double c[kLanes], s[kLanes], r[kLanes];
 #pragma omp simd
       for (int l = 0; l < kLanes; ++l) r[l] = x[l] * x[l] + bulge[l] * bulge[l];
-      detail::lane_sqrt(r, r);
+      lane_sqrt(r, r);
 #pragma omp simd
       for (int l = 0; l < kLanes; ++l) {
         const bool active = k >= start[l] && k < end[l];
