@@ -130,11 +130,11 @@ void split_plane(const T* src, std::int64_t h, std::int64_t w, std::int64_t pad_
     T* out = dst + (q % M) * M * phase + (q / M) * len;  // phase x at out + phx * phase
     const std::int64_t y = q - pad_h;
     if (y < 0 || y >= h) {
-      for (int phx = 0; phx < M; ++phx) std::fill_n(out + phx * phase, len, T(0));
+      for (int phx = 0; phx < M; ++phx) zero_short(out + phx * phase, len);
       continue;
     }
-    std::fill_n(padded, M * len, T(0));
-    std::copy_n(src + y * w, std::min(w, M * len - pad_w), padded + pad_w);
+    zero_short(padded, M * len);
+    copy_short(src + y * w, std::min(w, M * len - pad_w), padded + pad_w);
     split_phases<M>(padded, len, phase, out);
   }
 }
@@ -208,7 +208,7 @@ void transform_input(const T* x, std::int64_t count, const Conv2dDims& d, const 
           for (std::int64_t z = 0; z < span; ++z)
             wide[z] = combine<T, F::BT, decltype(j)::value, a>([&](auto k) HFC_INLINE { return b[(k % M) * span + z + k / M]; });
           T* out = v + ((i * a + j) * d.c + c) * t.ld + s * t.per_sample;
-          for (std::int64_t ty = 0; ty < t.tiles_h; ++ty) std::copy_n(wide + ty * len, t.tiles_w, out + ty * t.tiles_w);
+          for (std::int64_t ty = 0; ty < t.tiles_h; ++ty) copy_short(wide + ty * len, t.tiles_w, out + ty * t.tiles_w);
         });
       }
     }
@@ -250,7 +250,7 @@ void transform_output(const T* m, std::int64_t count, const Conv2dDims& d, const
         if (accumulate)
           for (std::int64_t x = 0; x < d.ow; ++x) dst[x] += joined[x];
         else
-          std::copy_n(joined, d.ow, dst);
+          copy_short(joined, d.ow, dst);
       }
     }
 }
