@@ -1,3 +1,5 @@
+#include <limits>
+
 #include "support.hpp"
 
 using namespace hfc;
@@ -137,6 +139,47 @@ TEST_CASE("Linear: y = x W^T + b with PyTorch's init bounds, gradients by finite
   test::check_gradient("bias", fc.bias.value, fc.bias.grad, loss, rng);
   CHECK_THROWS_WITH_AS(fc.forward(Tensor<double>({5, 7})), doctest::Contains("has 7 features"), Error);
   CHECK_THROWS_WITH_AS(fc.forward(Tensor<double>({5, 6, 1})), doctest::Contains("rank 2"), Error);
+}
+
+// ResNet18's pool runs separably (rows, then columns) on planes without NaN: the same values and
+// the same first maximum in row-major order as a window-at-a-time reference, at odd and even
+// sizes, with many ties and with -inf.
+TEST_CASE("MaxPool2d(3, 2, 1), float: ties and -inf at odd and even sizes go to the first maximum") {
+  Rng rng(57);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (std::int64_t h : {1, 2, 3, 6, 7, 112})
+    for (std::int64_t w : {1, 2, 5, 8, 9, 112}) {
+      INFO(h, "x", w);
+      auto x = Tensor<float>::empty(Shape{1, 2, h, w});
+      auto ints = test::random_tensor<double>(x.shape(), rng);
+      for (std::int64_t i = 0; i < x.numel(); ++i) {
+        const int level = int(std::floor(std::abs(ints.data()[i]) * 2));  // small integers: ties everywhere
+        x.data()[i] = level == 3 ? -inf : float(level);
+      }
+      MaxPool2d<float> pool;
+      const auto y = pool.forward(x);
+      auto dy = Tensor<float>::empty(y.shape());
+      for (std::int64_t i = 0; i < dy.numel(); ++i) dy.data()[i] = float(i + 1);
+      const auto dx = pool.backward(dy);
+      std::vector<float> expected(std::size_t(x.numel()), 0.0f);
+      const std::int64_t oh = y.size(2), ow = y.size(3);
+      bool values_match = true;
+      for (std::int64_t c = 0; c < 2; ++c)
+        for (std::int64_t oy = 0; oy < oh; ++oy)
+          for (std::int64_t ox = 0; ox < ow; ++ox) {
+            std::int64_t at = -1;
+            for (std::int64_t i = oy * 2 - 1; i <= oy * 2 + 1; ++i)
+              for (std::int64_t j = ox * 2 - 1; j <= ox * 2 + 1; ++j)
+                if (i >= 0 && i < h && j >= 0 && j < w && (at < 0 || x(0, c, i, j) > x.data()[c * h * w + at]))
+                  at = i * w + j;
+            values_match = values_match && y(0, c, oy, ox) == x.data()[c * h * w + at];
+            expected[std::size_t(c * h * w + at)] += dy(0, c, oy, ox);
+          }
+      CHECK(values_match);
+      bool gradient_match = true;
+      for (std::int64_t i = 0; i < x.numel(); ++i) gradient_match = gradient_match && dx.data()[i] == expected[std::size_t(i)];
+      CHECK(gradient_match);
+    }
 }
 
 TEST_CASE("MaxPool2d(3, 2, 1) matches the direct definition, with gradients to the first maximum") {

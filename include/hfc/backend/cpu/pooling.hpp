@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "hfc/backend/cpu/elementwise.hpp"
+#include "hfc/backend/cpu/memory.hpp"
 
 namespace hfc::cpu_backend {
 
@@ -71,6 +72,70 @@ void max_pool_plane(const T* xp, std::int64_t h, std::int64_t w, std::int64_t k,
   }
 }
 
+// ResNet18's pool (3x3, stride 2, padding 1) on one plane, separably: a pass along every input
+// row takes, for each output column, the first maximum of its (up to) three columns; a pass down
+// the output rows takes the first maximum of three row results. That is the first maximum in
+// row-major order, as the window-at-a-time path above has it, and both passes are flat loops over
+// contiguous outputs, which vectorise (that path does nine dependent compare-and-selects per
+// output). Returns false, having written nothing, for a plane with a NaN (that path handles it).
+template <class T>
+bool max_pool_3x3s2_plane(const T* xp, std::int64_t h, std::int64_t w, std::int64_t oh, std::int64_t ow, T* y,
+                          std::int64_t* argmax) {
+  bool nan = false;
+#pragma omp simd reduction(|| : nan)
+  for (std::int64_t i = 0; i < h * w; ++i) nan = nan || xp[i] != xp[i];
+  if (nan) return false;
+  struct RowMax;
+  struct RowArg;
+  T* row_max = scratch<T, RowMax>(static_cast<std::size_t>(h * ow));
+  std::int64_t* row_arg = scratch<std::int64_t, RowArg>(static_cast<std::size_t>(h * ow));  // column of the row maximum
+  // Output column ox covers input columns 2 ox - 1 .. 2 ox + 1; all three exist for 1 <= ox < inner.
+  const std::int64_t inner = std::min(ow, (w - 2) / 2 + 1);
+  for (std::int64_t r = 0; r < h; ++r) {
+    const T* row = xp + r * w;
+    T* HFC_RESTRICT m = row_max + r * ow;
+    std::int64_t* HFC_RESTRICT a = row_arg + r * ow;
+    auto clipped = [&](std::int64_t ox) {
+      std::int64_t at = std::max<std::int64_t>(0, 2 * ox - 1);
+      T best = row[at];
+      for (std::int64_t x = at + 1; x <= std::min(2 * ox + 1, w - 1); ++x)
+        if (row[x] > best) best = row[x], at = x;
+      m[ox] = best;
+      a[ox] = at;
+    };
+    clipped(0);
+#pragma omp simd
+    for (std::int64_t ox = 1; ox < inner; ++ox) {
+      const T left = row[2 * ox - 1], centre = row[2 * ox], right = row[2 * ox + 1];
+      const bool c_wins = centre > left;
+      const T best = c_wins ? centre : left;
+      const std::int64_t at = c_wins ? 2 * ox : 2 * ox - 1;
+      const bool r_wins = right > best;
+      m[ox] = r_wins ? right : best;
+      a[ox] = r_wins ? 2 * ox + 1 : at;
+    }
+    for (std::int64_t ox = std::max<std::int64_t>(inner, 1); ox < ow; ++ox) clipped(ox);
+  }
+  for (std::int64_t oy = 0; oy < oh; ++oy) {
+    const std::int64_t first = std::max<std::int64_t>(0, 2 * oy - 1), last = std::min(2 * oy + 1, h - 1);
+    T* HFC_RESTRICT out = y + oy * ow;
+    std::int64_t* HFC_RESTRICT arg = argmax + oy * ow;
+#pragma omp simd
+    for (std::int64_t ox = 0; ox < ow; ++ox) {
+      out[ox] = row_max[first * ow + ox];
+      arg[ox] = first * w + row_arg[first * ow + ox];
+    }
+    for (std::int64_t r = first + 1; r <= last; ++r)
+#pragma omp simd
+      for (std::int64_t ox = 0; ox < ow; ++ox) {
+        const bool wins = row_max[r * ow + ox] > out[ox];
+        out[ox] = wins ? row_max[r * ow + ox] : out[ox];
+        arg[ox] = wins ? r * w + row_arg[r * ow + ox] : arg[ox];
+      }
+  }
+  return true;
+}
+
 }  // namespace detail
 
 // x [planes, h, w] -> y [planes, oh, ow]; argmax holds the flat index into the input plane.
@@ -81,8 +146,13 @@ void max_pool_kernel(cpu, const T* x, std::int64_t planes, std::int64_t h, std::
                      std::int64_t stride, std::int64_t pad, std::int64_t oh, std::int64_t ow, T* y,
                      std::int64_t* argmax) {
 #pragma omp parallel for schedule(static)
-  for (std::int64_t pl = 0; pl < planes; ++pl)
-    detail::max_pool_plane(x + pl * h * w, h, w, k, stride, pad, oh, ow, y + pl * oh * ow, argmax + pl * oh * ow);
+  for (std::int64_t pl = 0; pl < planes; ++pl) {
+    const T* xp = x + pl * h * w;
+    T* yp = y + pl * oh * ow;
+    std::int64_t* ap = argmax + pl * oh * ow;
+    if (k == 3 && stride == 2 && pad == 1 && detail::max_pool_3x3s2_plane(xp, h, w, oh, ow, yp, ap)) continue;
+    detail::max_pool_plane(xp, h, w, k, stride, pad, oh, ow, yp, ap);
+  }
 }
 
 // dx[argmax] += dy (dx overwritten first).
