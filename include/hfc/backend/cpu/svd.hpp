@@ -35,19 +35,22 @@ using MatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;
 // sqrt(max(lambda, 0)), keeping a NaN (non-finite input) a NaN rather than a zero.
 inline double singular_value(double lambda) { return lambda > 0.0 ? std::sqrt(lambda) : lambda == lambda ? 0.0 : lambda; }
 
-// Makes the columns of `q` (rows x k, column i = s_i u_i up to rounding) orthonormal.
-// Where s_i >= 1e-4 s_max, A v_i is already orthogonal to the others to about 1e-8 (the
-// eigenvectors' residual is 1e-16 * s_max^2 / s_i^2 relative), so normalising is enough. The
-// smaller ones are orthogonalised against all earlier columns by modified Gram-Schmidt, twice;
-// a column with a negligible orthogonal part (s_i numerically zero) is replaced by the first
-// unit vector e_j that completes the basis.
+// Where s_i >= 1e-4 s_max, A v_i (norm s_i up to rounding) is already orthogonal to the others to
+// about 1e-8 (the eigenvectors' residual is 1e-16 * s_max^2 / s_i^2 relative): normalising it is
+// enough.
+inline bool normalising_suffices(double s_i, double s_max, double norm) { return s_i >= 1e-4 * s_max && norm > 0.0; }
+
+// Makes the columns of `q` (rows x k, column i = s_i u_i up to rounding) orthonormal: normalised
+// where normalising_suffices; the others orthogonalised against all earlier columns by modified
+// Gram-Schmidt, twice, and a column with a negligible orthogonal part (s_i numerically zero)
+// replaced by the first unit vector e_j that completes the basis.
 inline void orthonormalise_columns(MatrixD& q, const Eigen::VectorXd& s) {
   const auto rows = q.rows();
   const double s_max = s.size() ? s(0) : 0.0;
   Eigen::VectorXd x(rows);
   for (Eigen::Index i = 0; i < q.cols(); ++i) {
     const double before = q.col(i).norm();
-    if (s(i) >= 1e-4 * s_max && before > 0.0) {
+    if (normalising_suffices(s(i), s_max, before)) {
       q.col(i) /= before;
       continue;
     }
@@ -225,7 +228,7 @@ void svd_lanes(const T* a, std::int64_t count, std::int64_t m, std::int64_t n, T
       double norm = 0;
       for (std::int64_t r = 0; r < p; ++r) norm += col[r * kLanes] * col[r * kLanes];
       norm = std::sqrt(norm);
-      normalise_only = normalise_only && sigma(j) >= 1e-4 * sigma(0) && norm > 0.0;
+      normalise_only = normalise_only && normalising_suffices(sigma(j), sigma(0), norm);
       inverse_norm[j] = 1.0 / norm;
     }
     T* image = m >= n ? u + l * m * k : v + l * n * k;  // p x k

@@ -126,7 +126,7 @@ void for_blocks(std::int64_t begin, std::int64_t end, F&& f) {
 // (c_t[k - first], s_t[k - first]); with len = (last - first) * kLanes, c_t is at cs + 2 t len and
 // s_t at cs + (2 t + 1) len.
 //
-// Stores are the bottleneck here (on the development VM a 64-byte store costs as much as three
+// Stores are the bottleneck here (on the development VM a 64-byte store costs as much as four
 // FMAs), so the S sweeps run as a pipeline over the columns: sweep t holds one column in
 // registers, rotates it against the column sweep t - 1 hands on and hands the finished one to
 // sweep t + 1. Each column is loaded and stored once for all S sweeps.
@@ -196,8 +196,6 @@ struct TridiagonalLanes {
   std::vector<double> subdiagonal;  // n x kLanes, entry n - 1 unused (kept zero)
   std::vector<double> vectors;      // with_vectors: n x n x kLanes, column-major per lane: [(col * n + row) * kLanes + l]
 
-  TridiagonalLanes() = default;
-  TridiagonalLanes(std::int64_t size, bool vectors_too) { resize(size, vectors_too); }
   void resize(std::int64_t size, bool vectors_too) {
     n = size;
     with_vectors = vectors_too;
@@ -225,8 +223,6 @@ struct TridiagonalLanes {
 struct SymmetricLanes {
   std::int64_t n = 0;
   std::vector<double> a;
-  SymmetricLanes() = default;
-  explicit SymmetricLanes(std::int64_t size) : n(size), a(static_cast<std::size_t>(size * size * kLanes), 0.0) {}
   void resize(std::int64_t size) {
     n = size;
     if (static_cast<std::int64_t>(a.size()) < size * size * kLanes) a.resize(static_cast<std::size_t>(size * size * kLanes));
