@@ -6,30 +6,15 @@
 
 #include <hfc/hfc.hpp>
 
+#include "training_step.hpp"
+
 namespace {
 
-constexpr std::int64_t kBatch = 32;
+constexpr auto nothing = [] {};
 
 template <class Net>
 void train_step(benchmark::State& state, hfc::Attention attention) {
-  const std::int64_t px = state.range(0);
-  hfc::Rng rng(1);
-  Net net({.in_channels = 1, .num_classes = 7, .attention = attention}, rng);
-  hfc::Adam<float> opt(hfc::parameters(net), {.lr = 1e-4});
-  const auto images = hfc::init::normal<float>(hfc::Shape{kBatch, 1, px, px}, 0, 1, rng);
-  std::vector<std::int64_t> labels(kBatch);
-  for (std::int64_t i = 0; i < kBatch; ++i) labels[std::size_t(i)] = i % 7;
-  const auto targets = hfc::Tensor<std::int64_t>::from(hfc::Shape{kBatch}, labels);
-  auto step = [&] {
-    opt.zero_grad();
-    const auto loss = hfc::cross_entropy(net.forward(images), targets);
-    net.backward(loss.grad);
-    opt.step();
-    return loss.loss;
-  };
-  step();  // warm-up: first-touch allocations and FFT plans
-  for (auto _ : state) benchmark::DoNotOptimize(step());
-  state.counters["images/s"] = benchmark::Counter(double(kBatch), benchmark::Counter::kIsIterationInvariantRate);
+  hfc::bench::train_step<Net>(state, attention, nothing);
 }
 
 void BM_ResNet18(benchmark::State& s) { train_step<hfc::ResNet18<float>>(s, hfc::Attention::none); }

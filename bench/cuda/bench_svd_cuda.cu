@@ -12,12 +12,6 @@ namespace {
 
 constexpr int kBatch = 32;
 
-#define HFC_CUSOLVER_CHECK(call)                                                              \
-  do {                                                                                        \
-    const cusolverStatus_t status_ = (call);                                                  \
-    if (status_ != CUSOLVER_STATUS_SUCCESS) hfc::fail("cuSOLVER status ", int(status_), " in ", #call); \
-  } while (0)
-
 hfc::Tensor<float, hfc::cuda> random_batch(int n) {
   hfc::Rng rng(1);
   std::vector<float> host(static_cast<std::size_t>(kBatch) * n * n);
@@ -68,17 +62,13 @@ struct CusolverBuffers {
   hfc::Tensor<int, hfc::cuda> info;  // cuSOLVER status per matrix
 };
 
+// The context's cuSOLVER handle, on the context's stream, so that its calls are ordered after the
+// input copies queued there.
 struct Solver {
-  cusolverDnHandle_t handle{};
+  cusolverDnHandle_t handle = hfc::cuda_backend::Context::get().cusolver();
   gesvdjInfo_t params{};
-  Solver() {
-    HFC_CUSOLVER_CHECK(cusolverDnCreate(&handle));
-    HFC_CUSOLVER_CHECK(cusolverDnCreateGesvdjInfo(&params));
-  }
-  ~Solver() {
-    cusolverDnDestroyGesvdjInfo(params);
-    cusolverDnDestroy(handle);
-  }
+  Solver() { HFC_CUSOLVER_CHECK(cusolverDnCreateGesvdjInfo(&params)); }
+  ~Solver() { cusolverDnDestroyGesvdjInfo(params); }
 };
 
 void BM_CusolverGesvdjBatched(benchmark::State& state) {

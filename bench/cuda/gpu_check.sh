@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The GPU check: runs the CUDA tests and the GPU benchmarks built for sm_90, and PyTorch's side of
-# the comparison, on a machine with an NVIDIA GPU. Prints one table at the end.
-#   bench/cuda/gpu_check.sh [BUILD_DIR]     (default build/release; binaries may be built elsewhere)
+# The GPU check: runs the CUDA tests and the GPU benchmarks (built for sm_90, here or elsewhere),
+# and PyTorch's side of the comparison, on a machine with an NVIDIA GPU. Prints the tables for
+# docs/performance.md at the end. Fits in 8 minutes on an H100/H200.
+#   bench/cuda/gpu_check.sh [BUILD_DIR]     (default build/release)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build="${1:-build/release}"
@@ -10,34 +11,54 @@ mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 
 echo "== CUDA tests"
-"$build/tests/cuda/hfc_cuda_tests" 2>&1 | tee "$out/tests.txt" | tail -4
-tests_rc=${PIPESTATUS[0]}
+timeout 300 "$build/tests/cuda/hfc_cuda_tests" > "$out/tests.txt" 2>&1
+tests_rc=$?
+grep -E "ERROR|error|logged|values:|test cases|assertions" "$out/tests.txt" | head -60
 
-echo "== hfcnet and cuSOLVER"
-"$build/bench/cuda/hfc_bench_svd_cuda" --benchmark_min_time=0.2 --benchmark_format=json --benchmark_out="$out/svd.json" \
-  --benchmark_out_format=json >/dev/null 2>"$out/svd.err" || cat "$out/svd.err"
+bench() {  # name, binary, extra arguments
+  echo "== $1"
+  timeout 200 "$2" --benchmark_min_time=0.3 --benchmark_format=json --benchmark_out="$out/$1.json" \
+    --benchmark_out_format=json "${@:3}" >/dev/null 2>"$out/$1.err" || tail -5 "$out/$1.err"
+}
+bench svd "$build/bench/cuda/hfc_bench_svd_cuda"
+bench networks "$build/bench/cuda/hfc_bench_networks_cuda"
 
 echo "== PyTorch"
-python3 bench/cuda/pytorch_svd_bench.py > "$out/torch.jsonl" 2>"$out/torch.err" || tail -5 "$out/torch.err"
+python3 bench/cuda/pytorch_svd_bench.py > "$out/torch_svd.jsonl" 2>"$out/torch_svd.err" || tail -5 "$out/torch_svd.err"
+timeout 200 python3 bench/cuda/pytorch_gpu_bench.py > "$out/torch_gpu.jsonl" 2>"$out/torch_gpu.err" ||
+  tail -5 "$out/torch_gpu.err"
 
 python3 - "$out" <<'PY'
 import json, sys, pathlib
 out = pathlib.Path(sys.argv[1])
 gpu = (out / "gpu.txt").read_text().strip()
-rows = {}
-for b in json.loads((out / "svd.json").read_text())["benchmarks"]:
-    if b.get("error_occurred"): continue
-    name, n = b["name"].split("/")[0].replace("BM_", ""), int(b["name"].split("/")[1])
-    rows.setdefault(n, {})[name] = b["real_time"]
-for line in (out / "torch.jsonl").read_text().splitlines():
-    r = json.loads(line); name, n = r["name"].rsplit("/", 1)
-    rows.setdefault(int(n), {})[name] = r["ms"]
-cols = ["HfcSvd", "HfcSvdValues", "CusolverGesvdjBatched", "CusolverGesvdjLoop", "CusolverGesvdaStridedBatched",
-        "torch.linalg.svdvals", "torch.linalg.svd(gesvda)"]
-print(f"\nGPU: {gpu}. Batch 32, square n x n, float, ms per call (median).\n")
-print("| n | " + " | ".join(cols) + " |")
-print("|---|" + "---|" * len(cols))
-for n in sorted(rows):
-    print(f"| {n} | " + " | ".join(f"{rows[n][c]:.3f}" if c in rows[n] else "-" for c in cols) + " |")
+
+def ours(name):
+    path = out / f"{name}.json"
+    if not path.exists(): return {}
+    return {b["name"].replace("BM_", "").replace("/real_time", ""): b["real_time"]
+            for b in json.loads(path.read_text())["benchmarks"] if not b.get("error_occurred")}
+
+def torch_side(name):
+    path = out / name
+    if not path.exists(): return {}
+    return {r["name"]: r["ms"] for r in map(json.loads, path.read_text().splitlines())}
+
+print(f"\nGPU: {gpu}. Batch 32, float, ms (median).\n")
+svd, tsvd = ours("svd"), torch_side("torch_svd.jsonl")
+cols = ["HfcSvd", "HfcSvdValues", "CusolverGesvdjBatched", "CusolverGesvdjLoop", "CusolverGesvdaStridedBatched"]
+tcols = ["torch.linalg.svdvals", "torch.linalg.svd(gesvda)"]
+print("| n | " + " | ".join(cols + tcols) + " |")
+print("|---|" + "---|" * (len(cols) + len(tcols)))
+for n in (14, 28, 32, 56, 112):
+    cells = [svd.get(f"{c}/{n}") for c in cols] + [tsvd.get(f"{c}/{n}") for c in tcols]
+    print(f"| {n} | " + " | ".join(f"{v:.3f}" if v is not None else "-" for v in cells) + " |")
+
+nets, tnets = ours("networks"), torch_side("torch_gpu.jsonl")
+print("\n| benchmark | hfcnet | PyTorch | speed-up |\n|---|---|---|---|")
+for name in sorted(set(nets) | set(tnets)):
+    a, b = nets.get(name), tnets.get(name)
+    ratio = f"{b / a:.1f}x" if a and b else "-"
+    print(f"| {name} | " + (f"{a:.3f}" if a else "-") + " | " + (f"{b:.3f}" if b else "-") + f" | {ratio} |")
 PY
 exit $tests_rc

@@ -6,8 +6,9 @@
 
 #include <hfc/hfc.hpp>
 
-namespace hfc::test {
+#include "cases.hpp"
 
+namespace hfc::test {
 
 std::vector<double> reference_singular_values(const std::vector<float>& a, std::int64_t batch, std::int64_t m,
                                               std::int64_t n) {
@@ -38,6 +39,11 @@ std::vector<float> reference_ideal_filter(const std::vector<float>& x, std::int6
   const auto t = Tensor<float>::from(Shape{maps, h, w}, x);
   return high_pass ? frequency_filter(t, IdealHighPass{cutoff}).to_vector()
                    : frequency_filter(t, IdealLowPass{cutoff}).to_vector();
+}
+
+Outputs reference_case(const std::string& name) {
+  static const auto cases = all_cases<cpu>();
+  return cases.at(name)();
 }
 
 }  // namespace hfc::test

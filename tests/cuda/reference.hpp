@@ -2,6 +2,8 @@
 // Host-side references for the CUDA tests, compiled by the host compiler (reference.cpp) so that
 // the .cu files never see Eigen.
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace hfc::test {
@@ -13,12 +15,11 @@ std::vector<double> reference_singular_values(const std::vector<float>& a, std::
 std::vector<float> matrices_with_singular_values(std::int64_t batch, std::int64_t m, std::int64_t n,
                                                  const std::vector<double>& sigma, std::uint64_t seed);
 
-}  // namespace hfc::test
-
-namespace hfc::test {
-
 // The cpu backend's ideal high-pass (or low-pass) filter of `maps` h x w float maps.
 std::vector<float> reference_ideal_filter(const std::vector<float>& x, std::int64_t maps, std::int64_t h,
                                           std::int64_t w, bool high_pass, double cutoff);
+
+// The case of cases.hpp with this name, run on the cpu backend: its named results.
+std::vector<std::pair<std::string, std::vector<float>>> reference_case(const std::string& name);
 
 }  // namespace hfc::test

@@ -2,6 +2,8 @@
 // The geometry of one 2-D convolution call, shared by the ops front end and every backend.
 #include <cstdint>
 
+#include "hfc/backend/host_device.hpp"  // the derived sizes serve host code and cuda kernels alike
+
 namespace hfc {
 
 // torch.nn.Conv2d's hyper-parameters (stride, padding, dilation, groups), as (h, w) pairs.
@@ -24,11 +26,11 @@ struct Conv2dDims {
   std::int64_t oh, ow;
   Conv2dGeometry g;
 
-  std::int64_t c_per_group() const { return c / g.groups; }
-  std::int64_t o_per_group() const { return o / g.groups; }
+  HFC_HOST_DEVICE std::int64_t c_per_group() const { return c / g.groups; }
+  HFC_HOST_DEVICE std::int64_t o_per_group() const { return o / g.groups; }
   // Rows of the im2col matrix of one group: (c/groups) * kh * kw.
-  std::int64_t patch() const { return c_per_group() * kh * kw; }
-  bool is_pointwise() const {  // 1x1, stride 1, no padding: the input is its own im2col matrix
+  HFC_HOST_DEVICE std::int64_t patch() const { return c_per_group() * kh * kw; }
+  HFC_HOST_DEVICE bool is_pointwise() const {  // 1x1, stride 1, no padding: the input is its own im2col matrix
     return kh == 1 && kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
   }
 };

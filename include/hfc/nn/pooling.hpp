@@ -24,7 +24,7 @@ class MaxPool2d : public ParameterlessLayer {
   }
   Tensor<T, B> backward(const Tensor<T, B>& dy) {
     check_forward_kept(argmax_.defined(), "MaxPool2d");
-    auto dx = max_pool2d_backward(dy, argmax_, input_shape_);
+    auto dx = max_pool2d_backward(dy, argmax_, input_shape_, geometry_);
     argmax_ = Tensor<std::int64_t, B>();
     return dx;
   }

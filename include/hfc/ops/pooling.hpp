@@ -17,6 +17,12 @@ struct MaxPoolResult {
   Tensor<std::int64_t, B> argmax;  // flat index of each output's maximum in its input plane
 };
 
+namespace detail {
+inline std::int64_t pooled_size(std::int64_t in, const MaxPoolGeometry& g) {
+  return (in + 2 * g.padding - g.kernel) / g.stride + 1;
+}
+}  // namespace detail
+
 template <Scalar T, Backend B>
 MaxPoolResult<T, B> max_pool2d(const Tensor<T, B>& x, const MaxPoolGeometry& g = {}) {
   check_rank(x, 4, "max_pool2d: input");
@@ -26,7 +32,7 @@ MaxPoolResult<T, B> max_pool2d(const Tensor<T, B>& x, const MaxPoolGeometry& g =
   const std::int64_t h = x.size(2), w = x.size(3);
   check(h + 2 * g.padding >= g.kernel && w + 2 * g.padding >= g.kernel, "max_pool2d: input of shape ", x.shape(),
         " is smaller than the ", g.kernel, "x", g.kernel, " window");
-  const std::int64_t oh = (h + 2 * g.padding - g.kernel) / g.stride + 1, ow = (w + 2 * g.padding - g.kernel) / g.stride + 1;
+  const std::int64_t oh = detail::pooled_size(h, g), ow = detail::pooled_size(w, g);
   const Shape out{x.size(0), x.size(1), oh, ow};
   MaxPoolResult<T, B> r{Tensor<T, B>::empty(out), Tensor<std::int64_t, B>::empty(out)};
   max_pool_kernel(B{}, x.data(), x.size(0) * x.size(1), h, w, g.kernel, g.stride, g.padding, oh, ow, r.y.data(),
@@ -34,12 +40,17 @@ MaxPoolResult<T, B> max_pool2d(const Tensor<T, B>& x, const MaxPoolGeometry& g =
   return r;
 }
 
+// `input` and `g` are the forward's input shape and geometry.
 template <Scalar T, Backend B>
-Tensor<T, B> max_pool2d_backward(const Tensor<T, B>& dy, const Tensor<std::int64_t, B>& argmax, const Shape& input) {
-  check_shape(dy, argmax.shape(), "max_pool2d_backward: grad");
+Tensor<T, B> max_pool2d_backward(const Tensor<T, B>& dy, const Tensor<std::int64_t, B>& argmax, const Shape& input,
+                                 const MaxPoolGeometry& g) {
+  check(input.rank() == 4, "max_pool2d_backward: input shape ", input, " is not 4-d");
+  check_shape(dy, Shape{input[0], input[1], detail::pooled_size(input[2], g), detail::pooled_size(input[3], g)},
+              "max_pool2d_backward: grad");
+  check_shape(argmax, dy.shape(), "max_pool2d_backward: argmax");
   auto dx = Tensor<T, B>::empty(input);
-  max_pool_backward_kernel(B{}, dy.data(), argmax.data(), input[0] * input[1], input[2] * input[3],
-                           dy.size(2) * dy.size(3), dx.data());
+  max_pool_backward_kernel(B{}, dy.data(), argmax.data(), input[0] * input[1], input[2], input[3], g.kernel, g.stride,
+                           g.padding, dy.size(2), dy.size(3), dx.data());
   return dx;
 }
 

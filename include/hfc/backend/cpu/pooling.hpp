@@ -155,10 +155,13 @@ void max_pool_kernel(cpu, const T* x, std::int64_t planes, std::int64_t h, std::
   }
 }
 
-// dx[argmax] += dy (dx overwritten first).
+// dx[argmax] += dy (dx overwritten first). The window geometry is the forward's; the serial
+// scatter here needs only the plane sizes (the cuda backend gathers, which needs the windows).
 template <class T>
-void max_pool_backward_kernel(cpu, const T* dy, const std::int64_t* argmax, std::int64_t planes, std::int64_t in_plane,
-                              std::int64_t out_plane, T* dx) {
+void max_pool_backward_kernel(cpu, const T* dy, const std::int64_t* argmax, std::int64_t planes, std::int64_t h,
+                              std::int64_t w, std::int64_t /*k*/, std::int64_t /*stride*/, std::int64_t /*pad*/,
+                              std::int64_t oh, std::int64_t ow, T* dx) {
+  const std::int64_t in_plane = h * w, out_plane = oh * ow;
 #pragma omp parallel for schedule(static)
   for (std::int64_t pl = 0; pl < planes; ++pl) {
     T* dxp = dx + pl * in_plane;

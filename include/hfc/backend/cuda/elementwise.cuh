@@ -1,38 +1,44 @@
 #pragma once
 // Element-wise kernels: axpy, sigmoid gating (with the gated projection's backward), and the
-// outer-product correlation.
+// outer-product correlation; the cpu backend's contracts (backend/cpu/gating.hpp, correlation.hpp).
+#include <cmath>
 #include <cstdint>
 
-#include "hfc/backend/cuda/check.cuh"
-#include "hfc/backend/cuda/launch.cuh"
-#include "hfc/core/backend.hpp"
+#include "hfc/backend/cuda/executor.cuh"
 
 namespace hfc::cuda_backend {
 
 namespace detail {
 template <class T>
-__global__ void axpy_impl(std::int64_t n, T alpha, const T* x, T* y) {
-  HFC_GRID_STRIDE_LOOP(i, n) y[i] += alpha * x[i];
-}
-template <class T>
-__device__ T sigmoid(T z) {
+HFC_HOST_DEVICE T sigmoid(T z) {
   return z >= T(0) ? T(1) / (T(1) + exp(-z)) : exp(z) / (T(1) + exp(z));
 }
 template <class T>
-__global__ void sigmoid_gate_impl(const T* z, const T* x, std::int64_t batch, std::int64_t channels, std::int64_t plane,
-                                  T* a, T* y) {
-  HFC_GRID_STRIDE_LOOP(i, batch * channels * plane) {
+struct Axpy {
+  T alpha;
+  const T* x;
+  T* y;
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const { y[i] += alpha * x[i]; }
+};
+template <class T>
+struct SigmoidGate {
+  const T *z, *x;
+  std::int64_t channels, plane;
+  T *a, *y;
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const {
     const std::int64_t b = i / (channels * plane), p = i % plane;
     const T g = sigmoid(z[b * plane + p]);
     y[i] = g * x[i];
     if (i % (channels * plane) < plane) a[b * plane + p] = g;  // channel 0 writes the gate
   }
-}
-// One thread per (b, p): the channel sum for dz, and dx for every channel.
+};
+// One index per (b, p): the channel sum for dz, and dx (when wanted) for every channel.
 template <class T>
-__global__ void sigmoid_gate_backward_impl(const T* dy, const T* x, const T* a, std::int64_t batch,
-                                           std::int64_t channels, std::int64_t plane, T* dx, T* dz) {
-  HFC_GRID_STRIDE_LOOP(i, batch * plane) {
+struct SigmoidGateBackward {
+  const T *dy, *x, *a;
+  std::int64_t channels, plane;
+  T *dx, *dz;
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const {
     const std::int64_t b = i / plane, p = i % plane;
     const T g = a[i];
     T sum = 0;
@@ -43,47 +49,51 @@ __global__ void sigmoid_gate_backward_impl(const T* dy, const T* x, const T* a, 
     }
     dz[i] = g * (T(1) - g) * sum;
   }
-}
-// dx = a * dy + w_c * dk, one thread per element.
+};
+// dx = a dy + w_c dk.
 template <class T>
-__global__ void gated_projection_dx_impl(const T* dy, const T* a, const T* w, const T* dk, std::int64_t batch,
-                                         std::int64_t channels, std::int64_t plane, T* dx) {
-  HFC_GRID_STRIDE_LOOP(i, batch * channels * plane) {
+struct GatedProjectionDx {
+  const T *dy, *a, *w, *dk;
+  std::int64_t channels, plane;
+  T* dx;
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const {
     const std::int64_t b = i / (channels * plane), c = i / plane % channels, p = i % plane;
     dx[i] = a[b * plane + p] * dy[i] + w[c] * dk[b * plane + p];
   }
-}
-// dw_c += sum_{b,p} x[b, c, p] dk[b, p]: one block of kThreads per channel, a tree in shared memory.
+};
+// dw_c += sum_{b,p} x[b, c, p] dk[b, p].
 template <class T>
-__global__ void projection_weight_grad_impl(const T* x, const T* dk, std::int64_t batch, std::int64_t channels,
-                                            std::int64_t plane, T* dw) {
-  __shared__ T partial[kThreads];
-  const std::int64_t c = blockIdx.x;
-  T sum = 0;
-  for (std::int64_t j = threadIdx.x; j < batch * plane; j += blockDim.x)
-    sum += x[(j / plane * channels + c) * plane + j % plane] * dk[j];
-  partial[threadIdx.x] = sum;
-  __syncthreads();
-  for (int half = blockDim.x / 2; half > 0; half /= 2) {
-    if (static_cast<int>(threadIdx.x) < half) partial[threadIdx.x] += partial[threadIdx.x + half];
-    __syncthreads();
+struct ProjectionWeightTerm {
+  const T *x, *dk;
+  std::int64_t channels, plane;
+  HFC_HOST_DEVICE DoubleSums<1> operator()(std::int64_t b, std::int64_t c, std::int64_t p) const {
+    return {{double(x[(b * channels + c) * plane + p]) * double(dk[b * plane + p])}};
   }
-  if (threadIdx.x == 0) dw[c] += partial[0];
-}
+};
 template <class T>
-__global__ void outer_product_impl(const T* q, std::int64_t lq, const T* k, std::int64_t lk, std::int64_t batch,
-                                   std::int64_t h, std::int64_t w, T* out, std::int64_t out_stride) {
-  HFC_GRID_STRIDE_LOOP(idx, batch * h * w) {
+struct OuterProduct {
+  const T* q;
+  std::int64_t lq;
+  const T* k;
+  std::int64_t lk, h, w;
+  T* out;
+  std::int64_t out_stride;
+  HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
     const std::int64_t b = idx / (h * w), i = idx / w % h, j = idx % w;
     out[b * out_stride + i * w + j] = (i < lq && j < lk) ? q[b * lq + i] * k[b * lk + j] : T(0);
   }
-}
-// One thread per vector entry: dq[i] += sum_j dm[i, j] k[j], dk[j] += sum_i dm[i, j] q[i].
+};
+// One index per vector entry: dq[i] += sum_j dm[i, j] k[j], dk[j] += sum_i dm[i, j] q[i].
 template <class T>
-__global__ void outer_product_backward_impl(const T* dm, std::int64_t dm_stride, const T* q, std::int64_t lq,
-                                            const T* k, std::int64_t lk, std::int64_t batch, std::int64_t w, T* dq,
-                                            T* dk) {
-  HFC_GRID_STRIDE_LOOP(idx, batch * (lq + lk)) {
+struct OuterProductBackward {
+  const T* dm;
+  std::int64_t dm_stride;
+  const T* q;
+  std::int64_t lq;
+  const T* k;
+  std::int64_t lk, w;
+  T *dq, *dk;
+  HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
     const std::int64_t b = idx / (lq + lk), r = idx % (lq + lk);
     const T* m = dm + b * dm_stride;
     T sum = 0;
@@ -96,47 +106,47 @@ __global__ void outer_product_backward_impl(const T* dm, std::int64_t dm_stride,
       dk[b * lk + j] += sum;
     }
   }
-}
+};
 }  // namespace detail
 
-template <class T>
-void axpy_kernel(cuda, std::int64_t n, T alpha, const T* x, T* y) {
-  detail::axpy_impl<<<blocks_for(n), kThreads>>>(n, alpha, x, y);
-  HFC_CUDA_CHECK_LAUNCH("axpy");
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void axpy_kernel(B, std::int64_t n, T alpha, const T* x, T* y) {
+  executor_t<B>::for_each(n, detail::Axpy<T>{alpha, x, y});
 }
-template <class T>
-void sigmoid_gate_kernel(cuda, const T* z, const T* x, std::int64_t batch, std::int64_t channels, std::int64_t plane,
-                         T* a, T* y) {
-  detail::sigmoid_gate_impl<<<blocks_for(batch * channels * plane), kThreads>>>(z, x, batch, channels, plane, a, y);
-  HFC_CUDA_CHECK_LAUNCH("sigmoid_gate");
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void sigmoid_gate_kernel(B, const T* z, const T* x, std::int64_t batch, std::int64_t channels, std::int64_t plane, T* a,
+                         T* y) {
+  executor_t<B>::for_each(batch * channels * plane, detail::SigmoidGate<T>{z, x, channels, plane, a, y});
 }
-template <class T>
-void sigmoid_gate_backward_kernel(cuda, const T* dy, const T* x, const T* a, std::int64_t batch, std::int64_t channels,
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void sigmoid_gate_backward_kernel(B, const T* dy, const T* x, const T* a, std::int64_t batch, std::int64_t channels,
                                   std::int64_t plane, T* dx, T* dz) {
-  detail::sigmoid_gate_backward_impl<<<blocks_for(batch * plane), kThreads>>>(dy, x, a, batch, channels, plane, dx, dz);
-  HFC_CUDA_CHECK_LAUNCH("sigmoid_gate_backward");
+  executor_t<B>::for_each(batch * plane, detail::SigmoidGateBackward<T>{dy, x, a, channels, plane, dx, dz});
 }
-template <class T>
-void gated_projection_backward_kernel(cuda, const T* dy, const T* x, const T* a, const T* w, const T* dk,
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void gated_projection_backward_kernel(B, const T* dy, const T* x, const T* a, const T* w, const T* dk,
                                       std::int64_t batch, std::int64_t channels, std::int64_t plane, T* dx, T* dw) {
-  detail::gated_projection_dx_impl<<<blocks_for(batch * channels * plane), kThreads>>>(dy, a, w, dk, batch, channels,
-                                                                                        plane, dx);
-  HFC_CUDA_CHECK_LAUNCH("gated_projection_backward (dx)");
-  detail::projection_weight_grad_impl<<<static_cast<unsigned>(channels), kThreads>>>(x, dk, batch, channels, plane, dw);
-  HFC_CUDA_CHECK_LAUNCH("gated_projection_backward (dw)");
+  using Exec = executor_t<B>;
+  Exec::for_each(batch * channels * plane, detail::GatedProjectionDx<T>{dy, a, w, dk, channels, plane, dx});
+  const auto sums =
+      Exec::template channel_sums<1>(detail::ProjectionWeightTerm<T>{x, dk, channels, plane}, batch, channels, plane);
+  Exec::for_each(channels, detail::AddTotals<T>{sums.view(), dw});
 }
-template <class T>
-void outer_product_kernel(cuda, const T* q, std::int64_t lq, const T* k, std::int64_t lk, std::int64_t batch,
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void outer_product_kernel(B, const T* q, std::int64_t lq, const T* k, std::int64_t lk, std::int64_t batch,
                           std::int64_t h, std::int64_t w, T* out, std::int64_t out_stride) {
-  detail::outer_product_impl<<<blocks_for(batch * h * w), kThreads>>>(q, lq, k, lk, batch, h, w, out, out_stride);
-  HFC_CUDA_CHECK_LAUNCH("outer_product");
+  executor_t<B>::for_each(batch * h * w, detail::OuterProduct<T>{q, lq, k, lk, h, w, out, out_stride});
 }
-template <class T>
-void outer_product_backward_kernel(cuda, const T* dm, std::int64_t dm_stride, const T* q, std::int64_t lq, const T* k,
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void outer_product_backward_kernel(B, const T* dm, std::int64_t dm_stride, const T* q, std::int64_t lq, const T* k,
                                    std::int64_t lk, std::int64_t batch, std::int64_t w, T* dq, T* dk) {
-  detail::outer_product_backward_impl<<<blocks_for(batch * (lq + lk)), kThreads>>>(dm, dm_stride, q, lq, k, lk, batch,
-                                                                                    w, dq, dk);
-  HFC_CUDA_CHECK_LAUNCH("outer_product_backward");
+  executor_t<B>::for_each(batch * (lq + lk), detail::OuterProductBackward<T>{dm, dm_stride, q, lq, k, lk, w, dq, dk});
 }
 
 }  // namespace hfc::cuda_backend

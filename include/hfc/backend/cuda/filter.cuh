@@ -1,6 +1,7 @@
 #pragma once
 // Frequency filtering on the GPU: batched cuFFT R2C, one kernel multiplying the half-spectrum by
-// the response, batched C2R. Plans are cached per (h, w, maps, precision).
+// the response, batched C2R. Plans are cached per (h, w, maps, precision), bound to the
+// context's stream.
 #include <cufft.h>
 
 #include <complex>
@@ -56,6 +57,8 @@ class CufftPlanCache {
     cufftHandle forward, inverse;
     HFC_CUFFT_CHECK(cufftPlanMany(&forward, 2, dims, nullptr, 1, h * w, nullptr, 1, half, CufftTypes<T>::forward, maps));
     HFC_CUFFT_CHECK(cufftPlanMany(&inverse, 2, dims, nullptr, 1, half, nullptr, 1, h * w, CufftTypes<T>::inverse, maps));
+    HFC_CUFFT_CHECK(cufftSetStream(forward, stream()));  // the context's stream (context.cuh)
+    HFC_CUFFT_CHECK(cufftSetStream(inverse, stream()));
     return plans_.emplace(key, std::pair{forward, inverse}).first->second;
   }
 
@@ -66,13 +69,16 @@ class CufftPlanCache {
 
 namespace detail {
 template <class C, class T>
-__global__ void scale_spectrum(C* spectrum, const T* response, std::int64_t half, std::int64_t total) {
-  HFC_GRID_STRIDE_LOOP(i, total) {
+struct ScaleSpectrum {
+  C* spectrum;
+  const T* response;
+  std::int64_t half;
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const {
     const T r = response[i % half];
     spectrum[i].x *= r;
     spectrum[i].y *= r;
   }
-}
+};
 }  // namespace detail
 
 // Same contract as the cpu kernel: `response` is h x (w/2 + 1) on the device, 1/(h w) folded in.
@@ -85,8 +91,7 @@ void frequency_filter_kernel(cuda, const T* in, T* out, std::int64_t maps, std::
   const std::size_t bytes = static_cast<std::size_t>(maps * half) * sizeof(typename Types::complex);
   auto* spectrum = static_cast<typename Types::complex*>(allocate_bytes(cuda{}, bytes));
   HFC_CUFFT_CHECK(Types::r2c(forward, const_cast<T*>(in), spectrum));  // R2C leaves its input intact
-  detail::scale_spectrum<<<blocks_for(maps * half), kThreads>>>(spectrum, response, half, maps * half);
-  HFC_CUDA_CHECK_LAUNCH("scale_spectrum");
+  for_each_index(maps * half, detail::ScaleSpectrum<typename Types::complex, T>{spectrum, response, half});
   HFC_CUFFT_CHECK(Types::c2r(inverse, spectrum, out));
   free_bytes(cuda{}, spectrum, bytes);  // back to the cache; the stream orders its reuse
 }

@@ -1,7 +1,13 @@
 #pragma once
-// Launch shapes for element-wise kernels: grid-stride loops over n items.
+// Element-wise work on the GPU: body(i) for every i < n, in a grid-stride loop on the context's
+// stream. Bodies are small structs with an HFC_HOST_DEVICE operator()(std::int64_t) const, so
+// that the same body also runs on the host (tests/cuda/host_executor.cuh runs the backend's
+// algorithms there, where CI has no GPU).
 #include <algorithm>
 #include <cstdint>
+
+#include "hfc/backend/cuda/context.cuh"
+#include "hfc/backend/host_device.hpp"
 
 namespace hfc::cuda_backend {
 
@@ -14,5 +20,19 @@ inline int blocks_for(std::int64_t n) {
 #define HFC_GRID_STRIDE_LOOP(i, n)                                                                \
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < (n);              \
        i += std::int64_t(gridDim.x) * blockDim.x)
+
+namespace detail {
+template <class Body>
+__global__ void for_each_kernel(std::int64_t n, Body body) {
+  HFC_GRID_STRIDE_LOOP(i, n) body(i);
+}
+}  // namespace detail
+
+template <class Body>
+void for_each_index(std::int64_t n, const Body& body) {
+  if (n <= 0) return;
+  detail::for_each_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(n, body);
+  HFC_CUDA_CHECK_LAUNCH("for_each_kernel");
+}
 
 }  // namespace hfc::cuda_backend

@@ -61,29 +61,53 @@ class DeviceBlockCache {
 inline void* allocate_bytes(cuda, std::size_t bytes) { return DeviceBlockCache::instance().allocate(bytes); }
 inline void free_bytes(cuda, void* p, std::size_t bytes) { DeviceBlockCache::instance().deallocate(p, bytes); }
 
+// A kernel's temporary device buffer, from the block cache and back to it at scope exit (the
+// stream orders the reuse after the kernels queued on it).
+template <class T>
+class DeviceScratch {
+ public:
+  explicit DeviceScratch(std::int64_t count)
+      : bytes_(static_cast<std::size_t>(count > 0 ? count : 1) * sizeof(T)),
+        data_(static_cast<T*>(DeviceBlockCache::instance().allocate(bytes_))) {}
+  DeviceScratch(const DeviceScratch&) = delete;
+  DeviceScratch& operator=(const DeviceScratch&) = delete;
+  ~DeviceScratch() { DeviceBlockCache::instance().deallocate(data_, bytes_); }
+  T* get() const { return data_; }
+
+ private:
+  std::size_t bytes_;
+  T* data_;
+};
+
 namespace detail {
 template <class T>
-__global__ void fill_kernel(T* dst, std::int64_t n, T value) {
-  HFC_GRID_STRIDE_LOOP(i, n) dst[i] = value;
-}
+struct Fill {
+  T* dst;
+  T value;
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const { dst[i] = value; }
+};
 }  // namespace detail
 
 template <class T>
 void fill_n(cuda, T* dst, std::int64_t n, T value) {
-  detail::fill_kernel<<<blocks_for(n), kThreads>>>(dst, n, value);
-  HFC_CUDA_CHECK_LAUNCH("fill_kernel");
+  for_each_index(n, detail::Fill<T>{dst, value});
 }
+// Copies are queued on the context's stream like the kernels. A host-to-device copy returns once
+// the host buffer has been staged (it may be reused at once); a device-to-host copy waits for the
+// data, since the caller reads it next.
 template <class T>
 void copy_n(cuda, const T* src, std::int64_t n, T* dst) {
-  HFC_CUDA_CHECK(cudaMemcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T), cudaMemcpyDeviceToDevice));
+  HFC_CUDA_CHECK(
+      cudaMemcpyAsync(dst, src, static_cast<std::size_t>(n) * sizeof(T), cudaMemcpyDeviceToDevice, stream()));
 }
 template <class T>
 void transfer(cpu, cuda, const T* src, std::int64_t n, T* dst) {
-  HFC_CUDA_CHECK(cudaMemcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T), cudaMemcpyHostToDevice));
+  HFC_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<std::size_t>(n) * sizeof(T), cudaMemcpyHostToDevice, stream()));
 }
 template <class T>
 void transfer(cuda, cpu, const T* src, std::int64_t n, T* dst) {
-  HFC_CUDA_CHECK(cudaMemcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T), cudaMemcpyDeviceToHost));
+  HFC_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<std::size_t>(n) * sizeof(T), cudaMemcpyDeviceToHost, stream()));
+  Context::get().synchronize();
 }
 
 }  // namespace hfc::cuda_backend

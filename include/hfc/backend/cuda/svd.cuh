@@ -17,18 +17,14 @@
 #include <type_traits>
 
 #include "hfc/backend/cuda/check.cuh"
+#include "hfc/backend/cuda/executor.cuh"
 #include "hfc/backend/cuda/launch.cuh"
+#include "hfc/backend/cuda/reduce.cuh"
 #include "hfc/core/backend.hpp"
 
 namespace hfc::cuda_backend {
 
 namespace detail {
-
-template <class T>
-__device__ T warp_sum(T v) {
-  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
 
 // Round-robin (circle method) pairing of `count` (even) columns: at step s (< count - 1), column 0
 // is fixed and the others rotate; pair k joins the k-th position from the front with the k-th
@@ -166,11 +162,15 @@ __global__ void jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int 
   }
 }
 
+// dA = U diag(dS) V^T, one index per element of dA.
 template <class T>
-__global__ void svd_backward_kernel_impl(const T* u, const T* v, const T* ds, std::int64_t batch, int m, int n, T* da) {
-  const int k = m < n ? m : n;
-  HFC_GRID_STRIDE_LOOP(idx, batch * m * n) {
-    const std::int64_t b = idx / (m * n);
+struct SvdBackward {
+  const T *u, *v, *ds;
+  int m, n;
+  T* da;
+  HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
+    const int k = m < n ? m : n;
+    const std::int64_t b = idx / (std::int64_t(m) * n);
     const int i = static_cast<int>(idx / n % m), j = static_cast<int>(idx % n);
     const T* ui = u + (b * m + i) * k;
     const T* vj = v + (b * n + j) * k;
@@ -179,7 +179,7 @@ __global__ void svd_backward_kernel_impl(const T* u, const T* v, const T* ds, st
     for (int c = 0; c < k; ++c) sum += ui[c] * dsb[c] * vj[c];
     da[idx] = sum;
   }
-}
+};
 
 }  // namespace detail
 
@@ -200,17 +200,16 @@ void svd_kernel(cuda, const T* a, std::int64_t batch, std::int64_t m, std::int64
                                       static_cast<int>(shared)));
   const int warps = static_cast<int>(std::min<std::int64_t>((cols + 1) / 2, 32));
   // U and V are produced together; singular values alone skip writing them.
-  detail::jacobi_svd_kernel<T><<<static_cast<unsigned>(batch), warps * 32, shared>>>(
+  detail::jacobi_svd_kernel<T><<<static_cast<unsigned>(batch), warps * 32, shared, stream()>>>(
       a, static_cast<int>(m), static_cast<int>(n), transpose, 30, s, u, v, nullptr);
   HFC_CUDA_CHECK_LAUNCH("jacobi_svd_kernel");
 }
 
-template <class T>
-void svd_backward_kernel(cuda, const T* u, const T* v, const T* ds, std::int64_t batch, std::int64_t m,
-                         std::int64_t n, T* da) {
-  detail::svd_backward_kernel_impl<T><<<blocks_for(batch * m * n), kThreads>>>(u, v, ds, batch, static_cast<int>(m),
-                                                                                static_cast<int>(n), da);
-  HFC_CUDA_CHECK_LAUNCH("svd_backward_kernel");
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void svd_backward_kernel(B, const T* u, const T* v, const T* ds, std::int64_t batch, std::int64_t m, std::int64_t n,
+                         T* da) {
+  executor_t<B>::for_each(batch * m * n, detail::SvdBackward<T>{u, v, ds, static_cast<int>(m), static_cast<int>(n), da});
 }
 
 }  // namespace hfc::cuda_backend

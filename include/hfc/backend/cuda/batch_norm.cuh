@@ -1,0 +1,144 @@
+#pragma once
+// BatchNorm2d over NCHW; the cpu backend's contracts (backend/cpu/batch_norm.hpp). Statistics and
+// gradient sums per channel in double (channel_sums.cuh). The variance is taken about a shift (the
+// channel's first element) in one pass: with the shift inside the data's range, E[d^2] - E[d]^2 in
+// double keeps everything a float result needs.
+#include <cmath>
+#include <cstdint>
+
+#include "hfc/backend/cuda/executor.cuh"
+
+namespace hfc::cuda_backend {
+
+namespace detail {
+template <class T>
+struct ShiftedMoments {
+  const T* x;
+  std::int64_t c, plane;
+  HFC_HOST_DEVICE DoubleSums<2> operator()(std::int64_t b, std::int64_t ch, std::int64_t p) const {
+    const double d = double(x[(b * c + ch) * plane + p]) - double(x[ch * plane]);
+    return {{d, d * d}};
+  }
+};
+template <class T>
+struct FinishStatistics {
+  ChannelSumsView<2> sums;
+  const T* x;
+  std::int64_t plane;
+  double count;
+  T *mean, *var;
+  HFC_HOST_DEVICE void operator()(std::int64_t ch) const {
+    const double m1 = sums.total(ch, 0) / count, m2 = sums.total(ch, 1) / count;
+    mean[ch] = T(double(x[ch * plane]) + m1);
+    var[ch] = T(m2 - m1 * m1 > 0.0 ? m2 - m1 * m1 : 0.0);
+  }
+};
+template <class T>
+struct Normalise {
+  const T* x;
+  std::int64_t c, plane;
+  const T *mean, *invstd, *gamma, *beta;
+  T* y;
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const {
+    const std::int64_t ch = i / plane % c;
+    const T scale = invstd[ch] * gamma[ch], shift = beta[ch] - mean[ch] * scale;
+    y[i] = x[i] * scale + shift;
+  }
+};
+template <class T>
+struct GradientMoments {
+  const T *dy, *x, *mean;
+  std::int64_t c, plane;
+  HFC_HOST_DEVICE DoubleSums<2> operator()(std::int64_t b, std::int64_t ch, std::int64_t p) const {
+    const std::int64_t i = (b * c + ch) * plane + p;
+    const double g = dy[i];
+    return {{g, g * (double(x[i]) - double(mean[ch]))}};
+  }
+};
+// dgamma, dbeta, and the two means the dx pass needs (coef[2 ch], coef[2 ch + 1]).
+template <class T>
+struct FinishGradients {
+  ChannelSumsView<2> sums;
+  double count;
+  const T* invstd;
+  bool batch_stats;
+  T *dgamma, *dbeta, *coef;
+  HFC_HOST_DEVICE void operator()(std::int64_t ch) const {
+    const double sum_dy = sums.total(ch, 0), sum_dy_xhat = sums.total(ch, 1) * double(invstd[ch]);
+    dgamma[ch] += T(sum_dy_xhat);
+    dbeta[ch] += T(sum_dy);
+    coef[2 * ch] = batch_stats ? T(sum_dy / count) : T(0);
+    coef[2 * ch + 1] = batch_stats ? T(sum_dy_xhat / count) : T(0);
+  }
+};
+template <class T>
+struct NormaliseBackward {
+  const T *dy, *x;
+  std::int64_t c, plane;
+  const T *mean, *invstd, *gamma, *coef;
+  T* dx;
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const {
+    const std::int64_t ch = i / plane % c;
+    const T is = invstd[ch], xhat = (x[i] - mean[ch]) * is;
+    dx[i] = gamma[ch] * is * (dy[i] - coef[2 * ch] - xhat * coef[2 * ch + 1]);
+  }
+};
+template <class T>
+struct RunningUpdate {
+  const T *mean, *var;
+  double momentum, unbiased;
+  T *running_mean, *running_var;
+  HFC_HOST_DEVICE void operator()(std::int64_t ch) const {
+    running_mean[ch] = T((1 - momentum) * running_mean[ch] + momentum * mean[ch]);
+    running_var[ch] = T((1 - momentum) * running_var[ch] + momentum * var[ch] * unbiased);
+  }
+};
+template <class T>
+struct InverseStd {
+  const T* var;
+  double eps;
+  T* invstd;
+  HFC_HOST_DEVICE void operator()(std::int64_t ch) const { invstd[ch] = T(1.0 / sqrt(double(var[ch]) + eps)); }
+};
+}  // namespace detail
+
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void batch_norm_stats_kernel(B, const T* x, std::int64_t n, std::int64_t c, std::int64_t plane, T* mean, T* var) {
+  using Exec = executor_t<B>;
+  const auto sums = Exec::template channel_sums<2>(detail::ShiftedMoments<T>{x, c, plane}, n, c, plane);
+  Exec::for_each(c, detail::FinishStatistics<T>{sums.view(), x, plane, double(n * plane), mean, var});
+}
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void batch_norm_apply_kernel(B, const T* x, std::int64_t n, std::int64_t c, std::int64_t plane, const T* mean,
+                             const T* invstd, const T* gamma, const T* beta, T* y) {
+  executor_t<B>::for_each(n * c * plane, detail::Normalise<T>{x, c, plane, mean, invstd, gamma, beta, y});
+}
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void batch_norm_backward_kernel(B, const T* dy, const T* x, std::int64_t n, std::int64_t c, std::int64_t plane,
+                                const T* mean, const T* invstd, const T* gamma, bool batch_stats, T* dx, T* dgamma,
+                                T* dbeta) {
+  using Exec = executor_t<B>;
+  const auto sums = Exec::template channel_sums<2>(detail::GradientMoments<T>{dy, x, mean, c, plane}, n, c, plane);
+  typename Exec::template Buffer<T> coef(2 * c);
+  Exec::for_each(c, detail::FinishGradients<T>{sums.view(), double(n * plane), invstd, batch_stats, dgamma, dbeta,
+                                               coef.get()});
+  if (dx)
+    Exec::for_each(n * c * plane,
+                   detail::NormaliseBackward<T>{dy, x, c, plane, mean, invstd, gamma, coef.get(), dx});
+}
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void batch_norm_running_update_kernel(B, const T* mean, const T* var, std::int64_t c, double momentum,
+                                      double unbiased, T* running_mean, T* running_var) {
+  executor_t<B>::for_each(c, detail::RunningUpdate<T>{mean, var, momentum, unbiased, running_mean, running_var});
+}
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void inverse_std_kernel(B, const T* var, std::int64_t c, double eps, T* invstd) {
+  executor_t<B>::for_each(c, detail::InverseStd<T>{var, eps, invstd});
+}
+
+}  // namespace hfc::cuda_backend

@@ -1,0 +1,80 @@
+#pragma once
+// The execution context of the cuda backend: one stream that every kernel, copy and library call
+// of hfc::cuda runs on, the cuBLAS and cuSOLVER handles bound to it (created on first use), and
+// the precision switches for cuBLAS's GEMMs.
+//
+// One context per process, on the device current when it is first used. Work on one stream runs
+// in order, so a block freed to the device cache (memory.cuh) may be handed out again at once:
+// whatever reads it next is queued behind whatever used it before. One host thread at a time
+// should drive it (as with a PyTorch stream); the data pipeline's threads touch host memory only.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cusolverDn.h>
+
+#include <mutex>
+
+#include "hfc/backend/cuda/check.cuh"
+
+namespace hfc::cuda_backend {
+
+inline void check_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
+  if (status != CUBLAS_STATUS_SUCCESS)
+    fail("cuBLAS error ", cublasGetStatusName(status), " (", cublasGetStatusString(status), ") in ", call, " at ", file,
+         ":", line);
+}
+inline void check_cusolver(cusolverStatus_t status, const char* call, const char* file, int line) {
+  if (status != CUSOLVER_STATUS_SUCCESS) fail("cuSOLVER error ", int(status), " in ", call, " at ", file, ":", line);
+}
+
+}  // namespace hfc::cuda_backend
+
+#define HFC_CUBLAS_CHECK(call) ::hfc::cuda_backend::check_cublas((call), #call, __FILE__, __LINE__)
+#define HFC_CUSOLVER_CHECK(call) ::hfc::cuda_backend::check_cusolver((call), #call, __FILE__, __LINE__)
+
+namespace hfc::cuda_backend {
+
+class Context {
+ public:
+  static Context& get() {
+    static Context* context = new Context;  // never destroyed: tensors in statics outlive main
+    return *context;
+  }
+
+  cudaStream_t stream() {
+    std::call_once(stream_once_, [this] { HFC_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); });
+    return stream_;
+  }
+  cublasHandle_t cublas() {
+    std::call_once(cublas_once_, [this] {
+      HFC_CUBLAS_CHECK(cublasCreate(&cublas_));
+      HFC_CUBLAS_CHECK(cublasSetStream(cublas_, stream()));
+    });
+    return cublas_;
+  }
+  cusolverDnHandle_t cusolver() {
+    std::call_once(cusolver_once_, [this] {
+      HFC_CUSOLVER_CHECK(cusolverDnCreate(&cusolver_));
+      HFC_CUSOLVER_CHECK(cusolverDnSetStream(cusolver_, stream()));
+    });
+    return cusolver_;
+  }
+  // Waits for everything queued so far (what a host read of a result needs).
+  void synchronize() { HFC_CUDA_CHECK(cudaStreamSynchronize(stream())); }
+
+  // TF32 tensor cores for the float GEMMs of convolutions (10-bit mantissa products, float sums),
+  // on by default as PyTorch's torch.backends.cudnn.allow_tf32; off gives exact float GEMMs.
+  bool allow_tf32_convolution = true;
+  // The same for Linear's GEMMs, off by default as torch.backends.cuda.matmul.allow_tf32.
+  bool allow_tf32_matmul = false;
+
+ private:
+  Context() = default;
+  std::once_flag stream_once_, cublas_once_, cusolver_once_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+  cusolverDnHandle_t cusolver_ = nullptr;
+};
+
+inline cudaStream_t stream() { return Context::get().stream(); }
+
+}  // namespace hfc::cuda_backend

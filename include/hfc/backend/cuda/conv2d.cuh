@@ -1,0 +1,272 @@
+#pragma once
+// 2-D convolution on the GPU; the cpu backend's contract (backend/cpu/conv2d.hpp).
+//
+// The GEMM path works on a chunk of samples at once in channel-major layout: im2col writes
+// col[g][r][j] with r = (ci, ky, kx) < patch and j = (sample, oy, ox) over the whole chunk, so that
+// each group's product is one large GEMM (PyTorch's fallback without cuDNN runs one GEMM per
+// sample):
+//   forward   Y[g]  = W[g] col[g]            (og x chunk*P), then scattered to NCHW (+ bias)
+//   weight    dW[g] += dY[g] col[g]^T         dY gathered from NCHW into the same layout
+//   input     dcol[g] = W[g]^T dY[g],         then col2im into dx
+// col2im gathers (each input element sums its kernel taps in a fixed order), so results do not
+// depend on scheduling. Float GEMMs use TF32 when Context::allow_tf32_convolution is set.
+//
+// Depthwise 3x3 convolutions (groups = C = O, MobileNetV2's) have direct kernels: as GEMMs they
+// would be C products of one row each.
+#include <algorithm>
+#include <cstdint>
+
+#include "hfc/backend/conv2d_dims.hpp"
+#include "hfc/backend/cuda/executor.cuh"
+
+namespace hfc::cuda_backend {
+
+namespace detail {
+
+// The output row o that tap k of input row i belongs to (i = o * stride - pad + k * dilation),
+// or -1 when there is none.
+HFC_HOST_DEVICE inline int tap_output(int i, int k, int stride, int pad, int dilation, int out) {
+  const int t = i + pad - k * dilation;
+  if (t < 0 || t % stride != 0) return -1;
+  const int o = t / stride;
+  return o < out ? o : -1;
+}
+
+// col[g][r][j] for samples n0 .. n0 + count, r = (ci, ky, kx), j = (sample, oy, ox).
+template <class T>
+struct Im2col {
+  const T* x;
+  Conv2dDims d;
+  std::int64_t n0;
+  int count;
+  T* col;
+  HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
+    const int plane = int(d.oh * d.ow), cols = count * plane, patch = int(d.patch()), cpg = int(d.c_per_group());
+    const int kh = int(d.kh), kw = int(d.kw);
+    const int j = int(idx % cols), r = int(idx / cols % patch), g = int(idx / (std::int64_t(cols) * patch));
+    const int s = j / plane, p = j % plane, oy = p / int(d.ow), ox = p % int(d.ow);
+    const int ci = r / (kh * kw), ky = r / kw % kh, kx = r % kw;
+    const std::int64_t iy = oy * d.g.stride_h - d.g.pad_h + ky * d.g.dilation_h;
+    const std::int64_t ix = ox * d.g.stride_w - d.g.pad_w + kx * d.g.dilation_w;
+    const std::int64_t c = std::int64_t(g) * cpg + ci;
+    col[idx] = (iy >= 0 && iy < d.h && ix >= 0 && ix < d.w) ? x[(((n0 + s) * d.c + c) * d.h + iy) * d.w + ix] : T(0);
+  }
+};
+
+// dx of samples n0 .. n0 + count from dcol: each input element gathers its taps.
+template <class T>
+struct Col2im {
+  const T* dcol;
+  Conv2dDims d;
+  std::int64_t n0;
+  int count;
+  bool accumulate;
+  T* dx;
+  HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
+    const int plane = int(d.oh * d.ow), cols = count * plane, patch = int(d.patch()), cpg = int(d.c_per_group());
+    const int ix = int(idx % d.w), iy = int(idx / d.w % d.h), c = int(idx / (d.h * d.w) % d.c);
+    const int s = int(idx / (d.c * d.h * d.w)), g = c / cpg, ci = c % cpg;
+    T sum = 0;
+    for (int ky = 0; ky < int(d.kh); ++ky) {
+      const int oy = tap_output(iy, ky, int(d.g.stride_h), int(d.g.pad_h), int(d.g.dilation_h), int(d.oh));
+      if (oy < 0) continue;
+      for (int kx = 0; kx < int(d.kw); ++kx) {
+        const int ox = tap_output(ix, kx, int(d.g.stride_w), int(d.g.pad_w), int(d.g.dilation_w), int(d.ow));
+        if (ox < 0) continue;
+        const int r = (ci * int(d.kh) + ky) * int(d.kw) + kx;
+        sum += dcol[(std::int64_t(g) * patch + r) * cols + s * plane + oy * int(d.ow) + ox];
+      }
+    }
+    T& out = dx[n0 * d.c * d.h * d.w + idx];
+    out = accumulate ? out + sum : sum;
+  }
+};
+
+// ycm[o][s * P + p] -> y[n0 + s][o][p] (+ bias[o]).
+template <class T>
+struct ScatterOutput {
+  const T *ycm, *bias;
+  std::int64_t o_count, plane, n0;
+  int count;
+  T* y;
+  HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
+    const std::int64_t cols = count * plane, p = idx % plane, o = idx / plane % o_count, s = idx / (plane * o_count);
+    y[n0 * o_count * plane + idx] = ycm[o * cols + s * plane + p] + (bias ? bias[o] : T(0));
+  }
+};
+// dy[n0 + s][o][p] -> dycm[o][s * P + p].
+template <class T>
+struct GatherOutputGrad {
+  const T* dy;
+  std::int64_t o_count, plane, n0;
+  int count;
+  T* dycm;
+  HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
+    const std::int64_t cols = count * plane, p = idx % plane, o = idx / plane % o_count, s = idx / (plane * o_count);
+    dycm[o * cols + s * plane + p] = dy[n0 * o_count * plane + idx];
+  }
+};
+
+// Depthwise 3x3: one index per output element.
+template <class T>
+struct DepthwiseForward {
+  const T *x, *w, *bias;
+  Conv2dDims d;
+  T* y;
+  HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
+    const std::int64_t ox = idx % d.ow, oy = idx / d.ow % d.oh, nc = idx / (d.oh * d.ow);
+    const T* xp = x + nc * d.h * d.w;
+    const T* wc = w + (nc % d.c) * 9;
+    T sum = bias ? bias[nc % d.c] : T(0);
+    for (int ky = 0; ky < 3; ++ky) {
+      const std::int64_t iy = oy * d.g.stride_h - d.g.pad_h + ky * d.g.dilation_h;
+      if (iy < 0 || iy >= d.h) continue;
+      for (int kx = 0; kx < 3; ++kx) {
+        const std::int64_t ix = ox * d.g.stride_w - d.g.pad_w + kx * d.g.dilation_w;
+        if (ix >= 0 && ix < d.w) sum += xp[iy * d.w + ix] * wc[ky * 3 + kx];
+      }
+    }
+    y[idx] = sum;
+  }
+};
+// One index per input element, its taps gathered in a fixed order.
+template <class T>
+struct DepthwiseInputGrad {
+  const T *dy, *w;
+  Conv2dDims d;
+  bool accumulate;
+  T* dx;
+  HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
+    const int ix = int(idx % d.w), iy = int(idx / d.w % d.h);
+    const std::int64_t nc = idx / (d.h * d.w);
+    const T* dyp = dy + nc * d.oh * d.ow;
+    const T* wc = w + (nc % d.c) * 9;
+    T sum = 0;
+    for (int ky = 0; ky < 3; ++ky) {
+      const int oy = tap_output(iy, ky, int(d.g.stride_h), int(d.g.pad_h), int(d.g.dilation_h), int(d.oh));
+      if (oy < 0) continue;
+      for (int kx = 0; kx < 3; ++kx) {
+        const int ox = tap_output(ix, kx, int(d.g.stride_w), int(d.g.pad_w), int(d.g.dilation_w), int(d.ow));
+        if (ox >= 0) sum += dyp[oy * d.ow + ox] * wc[ky * 3 + kx];
+      }
+    }
+    dx[idx] = accumulate ? dx[idx] + sum : sum;
+  }
+};
+// The nine tap products of output p of (b, c): channel_sums<9> over (N, C, oh * ow).
+template <class T>
+struct DepthwiseWeightTerms {
+  const T *dy, *x;
+  Conv2dDims d;
+  HFC_HOST_DEVICE DoubleSums<9> operator()(std::int64_t b, std::int64_t c, std::int64_t p) const {
+    const std::int64_t oy = p / d.ow, ox = p % d.ow;
+    const double g = dy[(b * d.c + c) * d.oh * d.ow + p];
+    const T* xp = x + (b * d.c + c) * d.h * d.w;
+    DoubleSums<9> t{};
+    for (int ky = 0; ky < 3; ++ky) {
+      const std::int64_t iy = oy * d.g.stride_h - d.g.pad_h + ky * d.g.dilation_h;
+      for (int kx = 0; kx < 3; ++kx) {
+        const std::int64_t ix = ox * d.g.stride_w - d.g.pad_w + kx * d.g.dilation_w;
+        t.v[ky * 3 + kx] = (iy >= 0 && iy < d.h && ix >= 0 && ix < d.w) ? g * double(xp[iy * d.w + ix]) : 0.0;
+      }
+    }
+    return t;
+  }
+};
+template <class T>
+struct AddDepthwiseWeightGrad {
+  ChannelSumsView<9> sums;
+  T* dw;
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const { dw[i] += T(sums.total(i / 9, int(i % 9))); }
+};
+
+template <class T>
+struct OutputGradTerm {
+  const T* dy;
+  std::int64_t o, plane;
+  HFC_HOST_DEVICE DoubleSums<1> operator()(std::int64_t b, std::int64_t ch, std::int64_t p) const {
+    return {{double(dy[(b * o + ch) * plane + p])}};
+  }
+};
+
+inline bool is_depthwise_3x3(const Conv2dDims& d) {
+  return d.g.groups == d.c && d.o == d.c && d.kh == 3 && d.kw == 3;
+}
+
+// Samples per GEMM chunk: the im2col buffer stays under 2^26 elements (256 MB of float) and
+// int-indexable, at least one sample.
+inline std::int64_t conv_chunk(const Conv2dDims& d) {
+  constexpr std::int64_t kMaxColumnElements = std::int64_t(1) << 26;
+  const std::int64_t per_sample = std::max(d.g.groups * d.patch(), d.o) * d.oh * d.ow;
+  return std::clamp<std::int64_t>(kMaxColumnElements / std::max<std::int64_t>(per_sample, 1), 1, d.n);
+}
+
+}  // namespace detail
+
+// y = conv(x, w) + bias; bias may be null.
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void conv2d_forward_kernel(B, const T* x, const T* w, const T* bias, const Conv2dDims& d, T* y) {
+  using Exec = executor_t<B>;
+  if (detail::is_depthwise_3x3(d)) {
+    Exec::for_each(d.n * d.c * d.oh * d.ow, detail::DepthwiseForward<T>{x, w, bias, d, y});
+    return;
+  }
+  const std::int64_t plane = d.oh * d.ow, patch = d.patch(), og = d.o_per_group(), chunk = detail::conv_chunk(d);
+  const bool tf32 = Context::get().allow_tf32_convolution;
+  typename Exec::template Buffer<T> col(d.g.groups * patch * chunk * plane), ycm(d.o * chunk * plane);
+  for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
+    const int count = static_cast<int>(std::min(chunk, d.n - n0));
+    const std::int64_t cols = count * plane;
+    Exec::for_each(d.g.groups * patch * cols, detail::Im2col<T>{x, d, n0, count, col.get()});
+    for (std::int64_t g = 0; g < d.g.groups; ++g)
+      Exec::gemm(Trans::no, Trans::no, og, cols, patch, T(1), w + g * og * patch, patch, col.get() + g * patch * cols,
+                 cols, T(0), ycm.get() + g * og * cols, cols, tf32);
+    Exec::for_each(d.o * cols, detail::ScatterOutput<T>{ycm.get(), bias, d.o, plane, n0, count, y});
+  }
+}
+
+// dx (may be null) is overwritten, or added to when accumulate_dx; dw and db (either may be null)
+// are added to.
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2dDims& d, T* dx, bool accumulate_dx,
+                            T* dw, T* db) {
+  using Exec = executor_t<B>;
+  const std::int64_t plane = d.oh * d.ow;
+  if (db) {
+    const auto sums = Exec::template channel_sums<1>(detail::OutputGradTerm<T>{dy, d.o, plane}, d.n, d.o, plane);
+    Exec::for_each(d.o, detail::AddTotals<T>{sums.view(), db});
+  }
+  if (detail::is_depthwise_3x3(d)) {
+    if (dx) Exec::for_each(d.n * d.c * d.h * d.w, detail::DepthwiseInputGrad<T>{dy, w, d, accumulate_dx, dx});
+    if (dw) {
+      const auto sums = Exec::template channel_sums<9>(detail::DepthwiseWeightTerms<T>{dy, x, d}, d.n, d.c, plane);
+      Exec::for_each(d.c * 9, detail::AddDepthwiseWeightGrad<T>{sums.view(), dw});
+    }
+    return;
+  }
+  if (!dx && !dw) return;
+  const std::int64_t patch = d.patch(), og = d.o_per_group(), chunk = detail::conv_chunk(d);
+  const bool tf32 = Context::get().allow_tf32_convolution;
+  typename Exec::template Buffer<T> col(d.g.groups * patch * chunk * plane), dycm(d.o * chunk * plane);
+  for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
+    const int count = static_cast<int>(std::min(chunk, d.n - n0));
+    const std::int64_t cols = count * plane;
+    Exec::for_each(d.o * cols, detail::GatherOutputGrad<T>{dy, d.o, plane, n0, count, dycm.get()});
+    if (dw) {
+      Exec::for_each(d.g.groups * patch * cols, detail::Im2col<T>{x, d, n0, count, col.get()});
+      for (std::int64_t g = 0; g < d.g.groups; ++g)
+        Exec::gemm(Trans::no, Trans::yes, og, patch, cols, T(1), dycm.get() + g * og * cols, cols,
+                   col.get() + g * patch * cols, cols, T(1), dw + g * og * patch, patch, tf32);
+    }
+    if (dx) {
+      for (std::int64_t g = 0; g < d.g.groups; ++g)  // col is free again: the GEMMs above ran first
+        Exec::gemm(Trans::yes, Trans::no, patch, cols, og, T(1), w + g * og * patch, patch,
+                   dycm.get() + g * og * cols, cols, T(0), col.get() + g * patch * cols, cols, tf32);
+      Exec::for_each(count * d.c * d.h * d.w, detail::Col2im<T>{col.get(), d, n0, count, accumulate_dx, dx});
+    }
+  }
+}
+
+}  // namespace hfc::cuda_backend

@@ -1,0 +1,36 @@
+#pragma once
+// Row-major GEMM on the GPU through cuBLAS, C = alpha op(A) op(B) + beta C, with the cpu
+// backend's argument order (backend/cpu/gemm.hpp), so that the kernels read alike.
+//
+// cuBLAS is column-major. A row-major m x n matrix with leading dimension ld is, to cuBLAS, its
+// n x m transpose, so the product is computed as C^T = op(B)^T op(A)^T: the operands swap places
+// and each keeps its own transpose flag.
+#include <cublas_v2.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "hfc/backend/cuda/context.cuh"
+
+namespace hfc::cuda_backend {
+
+enum class Trans : bool { no = false, yes = true };
+
+// tf32: float products on the tensor cores with 10-bit mantissas (Context::allow_tf32_*).
+template <class T>
+void gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
+          const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc, bool tf32 = false) {
+  if (m == 0 || n == 0) return;
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+  constexpr cudaDataType_t type = std::is_same_v<T, float> ? CUDA_R_32F : CUDA_R_64F;
+  const cublasComputeType_t compute = std::is_same_v<T, double> ? CUBLAS_COMPUTE_64F
+                                      : tf32                    ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                                : CUBLAS_COMPUTE_32F;
+  auto op = [](Trans t) { return t == Trans::yes ? CUBLAS_OP_T : CUBLAS_OP_N; };
+  HFC_CUBLAS_CHECK(cublasGemmEx(Context::get().cublas(), op(tb), op(ta), static_cast<int>(n), static_cast<int>(m),
+                                static_cast<int>(k), &alpha, b, type, static_cast<int>(ldb), a, type,
+                                static_cast<int>(lda), &beta, c, type, static_cast<int>(ldc), compute,
+                                CUBLAS_GEMM_DEFAULT));
+}
+
+}  // namespace hfc::cuda_backend

@@ -1,0 +1,130 @@
+#pragma once
+// Max pooling with argmax and global average pooling; the cpu backend's contracts
+// (backend/cpu/pooling.hpp): the first maximum in row-major order wins, the first NaN wins over
+// everything, padding is -infinity.
+#include <cstdint>
+
+#include "hfc/backend/cuda/executor.cuh"
+
+namespace hfc::cuda_backend {
+
+namespace detail {
+struct PoolWindow {
+  std::int64_t h, w, k, stride, pad, oh, ow;
+};
+
+template <class T>
+struct MaxPool {
+  const T* x;
+  PoolWindow g;
+  T* y;
+  std::int64_t* argmax;
+  HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
+    const std::int64_t pl = idx / (g.oh * g.ow), oy = idx / g.ow % g.oh, ox = idx % g.ow;
+    const T* xp = x + pl * g.h * g.w;
+    const std::int64_t y0 = oy * g.stride - g.pad, x0 = ox * g.stride - g.pad;
+    const std::int64_t i_lo = y0 < 0 ? -y0 : 0, i_hi = g.k < g.h - y0 ? g.k : g.h - y0;
+    const std::int64_t j_lo = x0 < 0 ? -x0 : 0, j_hi = g.k < g.w - x0 ? g.k : g.w - x0;
+    std::int64_t where = (y0 + i_lo) * g.w + x0 + j_lo;
+    T best = xp[where];
+    bool nan = best != best;
+    for (std::int64_t i = i_lo; i < i_hi && !nan; ++i)
+      for (std::int64_t j = j_lo; j < j_hi; ++j) {
+        const std::int64_t at = (y0 + i) * g.w + x0 + j;
+        const T v = xp[at];
+        if (v > best || v != v) {
+          best = v;
+          where = at;
+          if (v != v) {
+            nan = true;
+            break;
+          }
+        }
+      }
+    y[idx] = best;
+    argmax[idx] = where;
+  }
+};
+
+// Gathers rather than scatters: each input element sums dy over the outputs whose window holds it
+// and chose it, in a fixed order, so the result is deterministic (atomics would not be).
+template <class T>
+struct MaxPoolBackward {
+  const T* dy;
+  const std::int64_t* argmax;
+  PoolWindow g;
+  T* dx;
+  HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
+    const std::int64_t pl = idx / (g.h * g.w), at = idx % (g.h * g.w), iy = at / g.w, ix = at % g.w;
+    // Outputs o with o * stride - pad <= i < o * stride - pad + k.
+    const std::int64_t oy_lo = iy + g.pad - g.k + 1 > 0 ? (iy + g.pad - g.k + g.stride) / g.stride : 0;
+    const std::int64_t ox_lo = ix + g.pad - g.k + 1 > 0 ? (ix + g.pad - g.k + g.stride) / g.stride : 0;
+    const std::int64_t oy_hi = (iy + g.pad) / g.stride < g.oh - 1 ? (iy + g.pad) / g.stride : g.oh - 1;
+    const std::int64_t ox_hi = (ix + g.pad) / g.stride < g.ow - 1 ? (ix + g.pad) / g.stride : g.ow - 1;
+    T sum = 0;
+    for (std::int64_t oy = oy_lo; oy <= oy_hi; ++oy)
+      for (std::int64_t ox = ox_lo; ox <= ox_hi; ++ox) {
+        const std::int64_t o = (pl * g.oh + oy) * g.ow + ox;
+        if (argmax[o] == at) sum += dy[o];
+      }
+    dx[idx] = sum;
+  }
+};
+
+// A plane per "channel": channel_sums over (1, planes, plane).
+template <class T>
+struct PlaneTerm {
+  const T* x;
+  std::int64_t plane;
+  HFC_HOST_DEVICE DoubleSums<1> operator()(std::int64_t, std::int64_t pl, std::int64_t p) const {
+    return {{double(x[pl * plane + p])}};
+  }
+};
+template <class T>
+struct PlaneMean {
+  ChannelSumsView<1> sums;
+  std::int64_t plane;
+  T* y;
+  HFC_HOST_DEVICE void operator()(std::int64_t pl) const { y[pl] = T(sums.total(pl, 0) / double(plane)); }
+};
+template <class T>
+struct SpreadPlaneMean {
+  const T* dy;
+  std::int64_t plane;
+  bool accumulate;
+  T* dx;
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const {
+    const T g = dy[i / plane] / T(plane);
+    dx[i] = accumulate ? dx[i] + g : g;
+  }
+};
+}  // namespace detail
+
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void max_pool_kernel(B, const T* x, std::int64_t planes, std::int64_t h, std::int64_t w, std::int64_t k,
+                     std::int64_t stride, std::int64_t pad, std::int64_t oh, std::int64_t ow, T* y,
+                     std::int64_t* argmax) {
+  executor_t<B>::for_each(planes * oh * ow, detail::MaxPool<T>{x, {h, w, k, stride, pad, oh, ow}, y, argmax});
+}
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void max_pool_backward_kernel(B, const T* dy, const std::int64_t* argmax, std::int64_t planes, std::int64_t h,
+                              std::int64_t w, std::int64_t k, std::int64_t stride, std::int64_t pad, std::int64_t oh,
+                              std::int64_t ow, T* dx) {
+  executor_t<B>::for_each(planes * h * w, detail::MaxPoolBackward<T>{dy, argmax, {h, w, k, stride, pad, oh, ow}, dx});
+}
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void global_avg_pool_kernel(B, const T* x, std::int64_t planes, std::int64_t plane, T* y) {
+  using Exec = executor_t<B>;
+  const auto sums = Exec::template channel_sums<1>(detail::PlaneTerm<T>{x, plane}, 1, planes, plane);
+  Exec::for_each(planes, detail::PlaneMean<T>{sums.view(), plane, y});
+}
+template <class B, class T>
+  requires RunsCudaAlgorithms<B>
+void global_avg_pool_backward_kernel(B, const T* dy, std::int64_t planes, std::int64_t plane, bool accumulate, T* dx) {
+  executor_t<B>::for_each(planes * plane, detail::SpreadPlaneMean<T>{dy, plane, accumulate, dx});
+}
+
+}  // namespace hfc::cuda_backend

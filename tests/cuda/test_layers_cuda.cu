@@ -1,0 +1,63 @@
+// Every op, layer, optimiser and both networks on the cuda backend against the cpu backend: the
+// same code (cases.hpp) run on both, on random inputs, each result within a stated bound.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+
+#include <hfc/cuda.cuh>
+
+#include "compare.hpp"
+
+using namespace hfc;
+
+namespace {
+
+bool no_gpu() {
+  if (cuda_backend::device_available()) return false;
+  std::printf("SKIPPED: no CUDA device\n");
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("cuda ops, layers, optimisers and networks match the cpu backend on random inputs") {
+  if (no_gpu()) return;
+  auto& context = cuda_backend::Context::get();
+  const bool tf32 = context.allow_tf32_convolution;
+  context.allow_tf32_convolution = false;
+  test::check_all_cases_against_cpu<cuda>();
+  context.allow_tf32_convolution = tf32;
+}
+
+TEST_CASE("cuda convolutions with TF32 stay within 1e-2 of the cpu backend") {
+  if (no_gpu()) return;
+  auto& context = cuda_backend::Context::get();
+  context.allow_tf32_convolution = true;
+  for (const char* name : {"conv 3x3", "conv 7x7 stride 2 (stem)", "conv 1x1"}) {
+    INFO("case: ", name);
+    const auto got = test::all_cases<cuda>().at(name)();
+    const auto want = test::reference_case(name);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      INFO("tensor: ", want[i].first);
+      CHECK(test::scaled_error(got[i].second, want[i].second, 1e-30) <= 1e-2);
+    }
+  }
+}
+
+TEST_CASE("cuda errors and bad input are hfc::Error naming the call or the tensor") {
+  if (no_gpu()) return;
+  // 4 TiB: cudaMalloc fails, the cache is released, the retry fails and says so.
+  CHECK_THROWS_WITH_AS((Tensor<float, cuda>::empty(Shape{std::int64_t(1) << 40})), doctest::Contains("cudaMalloc"), Error);
+  const auto x = Tensor<float, cuda>::zeros(Shape{2, 3, 8, 8});
+  CHECK_THROWS_WITH_AS(conv2d(x, Tensor<float, cuda>::zeros(Shape{4, 2, 3, 3}), Tensor<float, cuda>()),
+                       doctest::Contains("channels"), Error);
+  CHECK_THROWS_WITH_AS(max_pool2d_backward(Tensor<float, cuda>::zeros(Shape{2, 3, 5, 5}),
+                                           Tensor<std::int64_t, cuda>::zeros(Shape{2, 3, 5, 5}), x.shape(),
+                                           MaxPoolGeometry{}),
+                       doctest::Contains("max_pool2d_backward: grad"), Error);
+  CHECK_THROWS_WITH_AS(cross_entropy(Tensor<float, cuda>::zeros(Shape{2, 7}),
+                                     Tensor<std::int64_t, cpu>::from(Shape{2}, std::vector<std::int64_t>{1, 7}).to<cuda>()),
+                       doctest::Contains("label of sample 1"), Error);
+  // The device is still usable after the errors.
+  CHECK(Tensor<float, cuda>::full(Shape{3}, 2.0f).to_vector() == std::vector<float>{2.0f, 2.0f, 2.0f});
+}
