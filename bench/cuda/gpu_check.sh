@@ -2,18 +2,30 @@
 # The GPU check: runs the CUDA tests and the GPU benchmarks (built for sm_90, here or elsewhere),
 # and PyTorch's side of the comparison, on a machine with an NVIDIA GPU. Prints the tables for
 # docs/performance.md at the end. Fits in 8 minutes on an H100/H200.
-#   bench/cuda/gpu_check.sh [BUILD_DIR]     (default build/release)
+#   bench/cuda/gpu_check.sh [BUILD_DIR]     (default build/release; or a folder staged by
+#                                           bench/cuda/stage_for_device.sh on another machine)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build="${1:-build/release}"
 out="${OUT:-/tmp/hfc_gpu_check}"
 mkdir -p "$out"
+# A folder staged by bench/cuda/stage_for_device.sh brings the shared libraries it was built with.
+if [ -d "$build/lib" ]; then export LD_LIBRARY_PATH="$(cd "$build/lib" && pwd):${LD_LIBRARY_PATH:-}"; fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 
 echo "== CUDA tests"
 timeout 300 "$build/tests/cuda/hfc_cuda_tests" > "$out/tests.txt" 2>&1
 tests_rc=$?
 grep -E "ERROR|error|logged|values:|test cases|assertions" "$out/tests.txt" | head -60
+if grep -q "SKIPPED" "$out/tests.txt"; then  # nvidia-smi saw a GPU, so a skip is a failure here
+  echo "GPU tests skipped on a machine with a GPU:"; grep -m1 "SKIPPED" "$out/tests.txt"
+  tests_rc=1
+fi
+
+echo "== hfcnet train --device cuda (synthetic set, 2 epochs at 48 px)"
+rm -rf "$out/train"
+timeout 120 "$build/examples/hfcnet" train --synthetic-count 700 --image-size 48 --epochs 2 --device cuda \
+  --out "$out/train" 2>&1 | grep -E "^epoch|error" || tests_rc=1
 
 bench() {  # name, binary, extra arguments
   echo "== $1"

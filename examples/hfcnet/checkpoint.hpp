@@ -7,17 +7,20 @@
 #include <string>
 #include <variant>
 
-#include <hfc/hfc.hpp>
+#include <hfc/components.hpp>
 
 #include "model.hpp"
 
 namespace hfcnet {
 
-using AnyOptimizer = std::variant<hfc::Adam<float>, hfc::AdamW<float>, hfc::Sgd<float>>;
-using Plateau = hfc::ReduceLROnPlateau<hfc::Optimizer<float, hfc::cpu>>;
+template <class B>
+using AnyOptimizerOn = std::variant<hfc::Adam<float, B>, hfc::AdamW<float, B>, hfc::Sgd<float, B>>;
+template <class B>
+using PlateauOn = hfc::ReduceLROnPlateau<hfc::Optimizer<float, B>>;
 
-inline hfc::Optimizer<float, hfc::cpu>& base(AnyOptimizer& opt) {
-  return std::visit([](auto& o) -> hfc::Optimizer<float, hfc::cpu>& { return o; }, opt);
+template <class B>
+hfc::Optimizer<float, B>& base(AnyOptimizerOn<B>& opt) {
+  return std::visit([](auto& o) -> hfc::Optimizer<float, B>& { return o; }, opt);
 }
 
 struct TrainingState {
@@ -28,8 +31,8 @@ struct TrainingState {
 
 namespace detail {
 // Visits (name, parameter) of the network.
-template <class F>
-void for_each_named_parameter(Network& net, F&& f) {
+template <class B, class F>
+void for_each_named_parameter(NetworkOn<B>& net, F&& f) {
   std::visit([&](auto& n) { n.for_each_parameter(f); }, net);
 }
 inline const std::string& metadata_at(const hfc::SafetensorsMetadata& m, const std::string& key,
@@ -40,8 +43,9 @@ inline const std::string& metadata_at(const hfc::SafetensorsMetadata& m, const s
 }
 }  // namespace detail
 
-inline void save_training_state(const std::filesystem::path& path, Network& net, AnyOptimizer& opt,
-                                const Plateau& plateau, const TrainingState& s) {
+template <class B>
+void save_training_state(const std::filesystem::path& path, NetworkOn<B>& net, AnyOptimizerOn<B>& opt,
+                         const PlateauOn<B>& plateau, const TrainingState& s) {
   hfc::StoredTensors tensors;
   hfc::SafetensorsMetadata meta{{"epoch", std::to_string(s.epoch)},
                                 {"best_epoch", std::to_string(s.best_epoch)},
@@ -56,7 +60,7 @@ inline void save_training_state(const std::filesystem::path& path, Network& net,
         detail::for_each_named_parameter(net, [&](std::string_view name, auto& p) {
           const auto it = o.state().find(&p);
           if (it == o.state().end()) return;  // not stepped yet
-          if constexpr (std::is_same_v<O, hfc::Sgd<float>>) {
+          if constexpr (std::is_same_v<O, hfc::Sgd<float, B>>) {
             if (it->second.defined()) tensors.emplace(std::string(name) + ".momentum_buffer", hfc::store(it->second));
           } else {
             tensors.emplace(std::string(name) + ".exp_avg", hfc::store(it->second.m));
@@ -70,8 +74,9 @@ inline void save_training_state(const std::filesystem::path& path, Network& net,
 }
 
 // Restores the optimiser and scheduler from `path` and returns the run's progress.
-inline TrainingState load_training_state(const std::filesystem::path& path, Network& net, AnyOptimizer& opt,
-                                         Plateau& plateau) {
+template <class B>
+TrainingState load_training_state(const std::filesystem::path& path, NetworkOn<B>& net, AnyOptimizerOn<B>& opt,
+                                  PlateauOn<B>& plateau) {
   const auto file = hfc::read_safetensors(path);
   const auto& m = file.metadata;
   const std::string src = path.string();
@@ -85,13 +90,14 @@ inline TrainingState load_training_state(const std::filesystem::path& path, Netw
         using O = std::decay_t<decltype(o)>;
         detail::for_each_named_parameter(net, [&](std::string_view name, auto& p) {
           const std::string n(name);
-          if constexpr (std::is_same_v<O, hfc::Sgd<float>>) {
-            if (file.contains(n + ".momentum_buffer")) o.state()[&p] = file.tensor<float>(n + ".momentum_buffer");
+          if constexpr (std::is_same_v<O, hfc::Sgd<float, B>>) {
+            if (file.contains(n + ".momentum_buffer"))
+              o.state()[&p] = on_backend<B>(file.tensor<float>(n + ".momentum_buffer"));
           } else if (file.contains(n + ".exp_avg")) {
             auto mt = file.tensor<float>(n + ".exp_avg"), vt = file.tensor<float>(n + ".exp_avg_sq");
             hfc::check(mt.shape() == p.value.shape() && vt.shape() == p.value.shape(), src, ": the state of '", n,
                        "' does not match the parameter's shape");
-            o.state()[&p] = {mt, vt, std::stoll(detail::metadata_at(m, "adam_step", src))};
+            o.state()[&p] = {on_backend<B>(mt), on_backend<B>(vt), std::stoll(detail::metadata_at(m, "adam_step", src))};
           }
         });
       },

@@ -10,7 +10,7 @@
 #include <string>
 
 #include <hfc/data/all.hpp>
-#include <hfc/hfc.hpp>
+#include <hfc/components.hpp>
 
 #include "options.hpp"
 

@@ -4,7 +4,7 @@
 #include <variant>
 
 #include <hfc/data/all.hpp>
-#include <hfc/hfc.hpp>
+#include <hfc/components.hpp>
 
 #include "model.hpp"
 
@@ -15,7 +15,8 @@ struct Evaluation {
   hfc::ConfusionMatrix confusion;
 };
 
-inline Evaluation evaluate(Network& network, hfc::BatchLoader& loader, int classes, std::uint64_t epoch = 0) {
+template <class B>
+Evaluation evaluate(NetworkOn<B>& network, hfc::BatchLoader& loader, int classes, std::uint64_t epoch = 0) {
   Evaluation out{0, hfc::ConfusionMatrix(classes)};
   double loss_sum = 0;
   std::visit(
@@ -24,9 +25,9 @@ inline Evaluation evaluate(Network& network, hfc::BatchLoader& loader, int class
         hfc::NoGradGuard no_grad;
         loader.start_epoch(epoch);
         while (auto batch = loader.next()) {
-          const auto logits = net.forward(batch->images);
-          loss_sum += hfc::cross_entropy(logits, batch->labels).loss * double(batch->labels.numel());
-          out.confusion.add(logits, batch->labels);
+          const auto logits = net.forward(on_backend<B>(batch->images));
+          loss_sum += hfc::cross_entropy(logits, on_backend<B>(batch->labels)).loss * double(batch->labels.numel());
+          out.confusion.add(on_host(logits), batch->labels);
         }
       },
       network);

@@ -13,6 +13,7 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <hfc/hfc.hpp>  // the cpu backend, before the trainer's headers (they include no backend)
 
 #include "gradcam_command.hpp"
 #include "inference.hpp"
@@ -70,6 +71,29 @@ struct OverrideFlags {
 
 }  // namespace
 
+namespace hfcnet {
+
+#if HFCNET_WITH_CUDA
+// run_train_on<hfc::cuda>, in its own translation unit built by nvcc (train_cuda.cu), which sees
+// the cuda backend and not the cpu one: this file, built by nvcc, ran the cpu training 6x slower
+// (docs/trainer.md, "--device cuda").
+int run_train_cuda(const TrainConfig& c, const TrainFlags& flags);
+#endif
+
+// --device cpu, or cuda where the program was built with the cuda backend (HFCNET_WITH_CUDA).
+int run_train(const TrainFlags& flags) {
+  const TrainConfig c = detail::config_for(flags);
+  if (c.device == "cpu") return run_train_on<hfc::cpu>(c, flags);
+  hfc::check(c.device == "cuda", "--device ", c.device, ": expected cpu or cuda");
+#if HFCNET_WITH_CUDA
+  return run_train_cuda(c, flags);
+#else
+  hfc::fail("--device cuda: this hfcnet was built without CUDA (CMake found no nvcc); use --device cpu");
+#endif
+}
+
+}  // namespace hfcnet
+
 int main(int argc, char** argv) {
   CLI::App app{"hfcnet: spatial attention with a high-frequency component (Kim & Jo 2024) for facial expression "
                "recognition. Train, evaluate and inspect ResNet18 and MobileNetV2 with or without HFC attention."};
@@ -97,7 +121,7 @@ int main(int argc, char** argv) {
   auto* lr_opt = t->add_option("--lr", lr, "learning rate (with --resume: the rate from here on) [1e-3]");
   auto* optimizer_opt = add_choice(t, "--optimizer", optimizer, "optimiser [adam]");
   auto* size_opt = t->add_option("--image-size", image_size, "side the images are resized to [48]");
-  t->add_option("--device", train.device, "cpu, or cuda (not in this build yet) [cpu]")
+  t->add_option("--device", train.device, "cpu, or cuda (a GPU, and a build that found nvcc) [cpu]")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   t->add_option("--out", train.out, "run folder [run]");
   t->add_flag("--resume", train.resume, "continue the run in --out from its last epoch");

@@ -6,17 +6,35 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
-#include <hfc/hfc.hpp>
+#include <hfc/components.hpp>
 #include <nlohmann/json.hpp>
 
 #include "options.hpp"
 
 namespace hfcnet {
 
-using Network = std::variant<hfc::ResNet18<float>, hfc::MobileNetV2<float>>;
+// The networks a run may train, on backend B (`hfc train --device`); eval, predict and gradcam use
+// the cpu ones.
+template <class B>
+using NetworkOn = std::variant<hfc::ResNet18<float, B>, hfc::MobileNetV2<float, B>>;
+using Network = NetworkOn<hfc::cpu>;
+
+// A host tensor (the data pipeline's batches) on backend B, without a copy when B is the cpu.
+template <class B, class E>
+hfc::Tensor<E, B> on_backend(const hfc::Tensor<E, hfc::cpu>& t) {
+  if constexpr (std::is_same_v<B, hfc::cpu>) return t;
+  else return t.template to<B>();
+}
+// The same the other way: a result on the host, for metrics and files.
+template <class E, class B>
+hfc::Tensor<E, hfc::cpu> on_host(const hfc::Tensor<E, B>& t) {
+  if constexpr (std::is_same_v<B, hfc::cpu>) return t;
+  else return t.template to<hfc::cpu>();
+}
 
 // What a weights file needs to be used on its own.
 struct ModelInfo {
@@ -31,16 +49,18 @@ struct ModelInfo {
 
 // Built in place, never moved: optimisers hold pointers to its parameters. `rng` draws the initial
 // weights and, for MobileNetV2, the dropout masks, so it must outlive the network.
-inline std::unique_ptr<Network> make_network(const ModelInfo& info, hfc::Rng& rng) {
+template <class B = hfc::cpu>
+std::unique_ptr<NetworkOn<B>> make_network(const ModelInfo& info, hfc::Rng& rng) {
   const hfc::NetworkOptions o{.in_channels = 1,
                               .num_classes = static_cast<std::int64_t>(info.classes.size()),
                               .attention = info.attention};
   if (info.model == ModelKind::resnet18)
-    return std::make_unique<Network>(std::in_place_type<hfc::ResNet18<float>>, o, rng);
-  return std::make_unique<Network>(std::in_place_type<hfc::MobileNetV2<float>>, o, rng);
+    return std::make_unique<NetworkOn<B>>(std::in_place_type<hfc::ResNet18<float, B>>, o, rng);
+  return std::make_unique<NetworkOn<B>>(std::in_place_type<hfc::MobileNetV2<float, B>>, o, rng);
 }
 
-inline std::int64_t parameter_count(Network& net) {
+template <class B>
+std::int64_t parameter_count(NetworkOn<B>& net) {
   return std::visit([](auto& n) { return hfc::parameter_count(n); }, net);
 }
 

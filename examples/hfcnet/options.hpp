@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-#include <hfc/hfc.hpp>
+#include <hfc/components.hpp>
 #include <nlohmann/json.hpp>
 
 namespace hfcnet {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include <hfc/hfc.hpp>
+#include <hfc/components.hpp>
 
 #include "evaluate.hpp"
 #include "options.hpp"

@@ -13,7 +13,7 @@
 #include <variant>
 
 #include <hfc/data/all.hpp>
-#include <hfc/hfc.hpp>
+#include <hfc/components.hpp>
 #include <nlohmann/json.hpp>
 
 #include "checkpoint.hpp"
@@ -55,16 +55,18 @@ inline TrainConfig config_for(const TrainFlags& flags) {
   return config;
 }
 
-inline AnyOptimizer make_optimizer(const TrainConfig& c, Network& net) {
+template <class B>
+AnyOptimizerOn<B> make_optimizer(const TrainConfig& c, NetworkOn<B>& net) {
+  using Any = AnyOptimizerOn<B>;
   return std::visit(
-      [&](auto& n) -> AnyOptimizer {
+      [&](auto& n) -> Any {
         auto params = hfc::parameters(n);
         switch (c.optimizer) {
-          case OptimizerKind::adamw: return AnyOptimizer(std::in_place_type<hfc::AdamW<float>>, params,
-                                                         hfc::AdamOptions{.lr = c.lr, .weight_decay = 1e-2});
-          case OptimizerKind::sgd: return AnyOptimizer(std::in_place_type<hfc::Sgd<float>>, params,
-                                                       hfc::SgdOptions{.lr = c.lr, .momentum = 0.9});
-          default: return AnyOptimizer(std::in_place_type<hfc::Adam<float>>, params, hfc::AdamOptions{.lr = c.lr});
+          case OptimizerKind::adamw: return Any(std::in_place_type<hfc::AdamW<float, B>>, params,
+                                                hfc::AdamOptions{.lr = c.lr, .weight_decay = 1e-2});
+          case OptimizerKind::sgd: return Any(std::in_place_type<hfc::Sgd<float, B>>, params,
+                                              hfc::SgdOptions{.lr = c.lr, .momentum = 0.9});
+          default: return Any(std::in_place_type<hfc::Adam<float, B>>, params, hfc::AdamOptions{.lr = c.lr});
         }
       },
       net);
@@ -84,8 +86,9 @@ inline std::string checkpoint_note(const TrainingState& s) {
 }
 
 // One training epoch; raises if the loss stops being finite.
-inline EpochTotals train_epoch(Network& network, AnyOptimizer& opt, hfc::BatchLoader& loader, int epoch,
-                               const TrainConfig& c, const TrainingState& state) {
+template <class B>
+EpochTotals train_epoch(NetworkOn<B>& network, AnyOptimizerOn<B>& opt, hfc::BatchLoader& loader, int epoch,
+                        const TrainConfig& c, const TrainingState& state) {
   EpochTotals t;
   char label[32];
   std::snprintf(label, sizeof label, "epoch %d/%d", epoch, c.epochs);
@@ -97,8 +100,8 @@ inline EpochTotals train_epoch(Network& network, AnyOptimizer& opt, hfc::BatchLo
         std::size_t done = 0;
         while (auto batch = loader.next()) {
           base(opt).zero_grad();
-          const auto logits = net.forward(batch->images);
-          const auto loss = hfc::cross_entropy(logits, batch->labels);
+          const auto logits = net.forward(on_backend<B>(batch->images));
+          const auto loss = hfc::cross_entropy(logits, on_backend<B>(batch->labels));
           ++done;
           if (!std::isfinite(loss.loss)) {
             bar.finish();
@@ -107,7 +110,7 @@ inline EpochTotals train_epoch(Network& network, AnyOptimizer& opt, hfc::BatchLo
           }
           net.backward(loss.grad);
           std::visit([](auto& o) { o.step(); }, opt);
-          const auto predicted = hfc::argmax_rows(logits);
+          const auto predicted = hfc::argmax_rows(on_host(logits));
           for (std::size_t i = 0; i < predicted.size(); ++i) t.correct += predicted[i] == batch->labels.data()[i];
           t.seen += batch->labels.numel();
           t.loss_sum += loss.loss * double(batch->labels.numel());
@@ -129,19 +132,19 @@ void save_weights(Net& net, const std::filesystem::path& path, const ModelInfo& 
 
 }  // namespace detail
 
-inline int run_train(const TrainFlags& flags) {
-  const TrainConfig c = detail::config_for(flags);
-  hfc::check(c.device == "cpu", "--device ", c.device, ": this build has no CUDA networks yet (the cuda backend has "
-             "the HFC module's kernels only); use --device cpu");
+// The run on backend B (--device): the network, its optimiser state and each batch live there; the
+// data pipeline, metrics and files stay on the host.
+template <class B>
+int run_train_on(const TrainConfig& c, const TrainFlags& flags) {
   std::filesystem::create_directories(c.out);
 
   const SplitData sd = load_split_data(c.data);
   const ModelInfo info{c.model, c.attention, c.image_size, sd.data.classes, c.mean, c.std};
   hfc::Rng init_rng(c.data.seed);  // initial weights, then (reseeded per epoch) MobileNetV2's dropout
-  auto network = make_network(info, init_rng);
+  auto network = make_network<B>(info, init_rng);
   const auto [parameters, vanilla] = parameters_and_vanilla(c.model, c.attention, sd.data.num_classes());
-  AnyOptimizer opt = detail::make_optimizer(c, *network);
-  Plateau plateau(base(opt), {.factor = c.plateau_factor, .patience = c.plateau_patience});
+  AnyOptimizerOn<B> opt = detail::make_optimizer(c, *network);
+  PlateauOn<B> plateau(base(opt), {.factor = c.plateau_factor, .patience = c.plateau_patience});
 
   TrainingState state;
   std::vector<EpochMetrics> history;

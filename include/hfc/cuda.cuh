@@ -1,7 +1,8 @@
 #pragma once
-// hfcnet for nvcc translation units: the core, the cuda backend, every op, layer and network, the
-// optimisers and the loss, and host tensors (the cpu backend's storage only). Never Eigen or FFTW:
-// code that needs the cpu backend's kernels too keeps them in a host-compiled file.
+// hfcnet for nvcc translation units: the cuda backend and everything backend-independent
+// (hfc/components.hpp), with host tensors (the cpu backend's storage only). Never Eigen or FFTW: code
+// that needs the cpu backend's kernels too keeps them in a host-compiled file, or includes
+// <hfc/hfc.hpp> as well (the hfcnet trainer does, built by nvcc: nvcc compiles Eigen's headers).
 #include "hfc/backend/cpu/memory.hpp"
 #include "hfc/backend/cuda/activation.cuh"
 #include "hfc/backend/cuda/bam_gate.cuh"
@@ -16,38 +17,4 @@
 #include "hfc/backend/cuda/optim.cuh"
 #include "hfc/backend/cuda/pooling.cuh"
 #include "hfc/backend/cuda/svd.cuh"
-#include "hfc/core/backend.hpp"
-#include "hfc/core/error.hpp"
-#include "hfc/core/grad_mode.hpp"
-#include "hfc/core/init.hpp"
-#include "hfc/core/module.hpp"
-#include "hfc/core/parameter.hpp"
-#include "hfc/core/rng.hpp"
-#include "hfc/core/shape.hpp"
-#include "hfc/core/tensor.hpp"
-#include "hfc/nn/activation.hpp"
-#include "hfc/nn/attention_module.hpp"
-#include "hfc/nn/bam.hpp"
-#include "hfc/nn/batch_norm.hpp"
-#include "hfc/nn/conv2d.hpp"
-#include "hfc/nn/dropout.hpp"
-#include "hfc/nn/hfc_attention.hpp"
-#include "hfc/nn/linear.hpp"
-#include "hfc/nn/mobilenet_v2.hpp"
-#include "hfc/nn/pooling.hpp"
-#include "hfc/nn/resnet.hpp"
-#include "hfc/ops/activation.hpp"
-#include "hfc/ops/bam_gate.hpp"
-#include "hfc/ops/batch_norm.hpp"
-#include "hfc/ops/conv2d.hpp"
-#include "hfc/ops/correlation.hpp"
-#include "hfc/ops/dropout.hpp"
-#include "hfc/ops/elementwise.hpp"
-#include "hfc/ops/filter.hpp"
-#include "hfc/ops/gating.hpp"
-#include "hfc/ops/linear.hpp"
-#include "hfc/ops/pooling.hpp"
-#include "hfc/ops/svd.hpp"
-#include "hfc/train/loss.hpp"
-#include "hfc/train/optimizer.hpp"
-#include "hfc/train/scheduler.hpp"
+#include "hfc/components.hpp"

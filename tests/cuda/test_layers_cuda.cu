@@ -2,26 +2,15 @@
 // same code (cases.hpp) run on both, on random inputs, each result within a stated bound.
 #include <doctest/doctest.h>
 
-#include <cstdio>
-
 #include <hfc/cuda.cuh>
 
 #include "compare.hpp"
+#include "gpu.hpp"
 
 using namespace hfc;
 
-namespace {
-
-bool no_gpu() {
-  if (cuda_backend::device_available()) return false;
-  std::printf("SKIPPED: no CUDA device\n");
-  return true;
-}
-
-}  // namespace
-
 TEST_CASE("cuda ops, layers, optimisers and networks match the cpu backend on random inputs") {
-  if (no_gpu()) return;
+  if (test::no_gpu()) return;
   auto& context = cuda_backend::Context::get();
   const bool tf32 = context.allow_tf32_convolution;
   context.allow_tf32_convolution = false;
@@ -30,7 +19,7 @@ TEST_CASE("cuda ops, layers, optimisers and networks match the cpu backend on ra
 }
 
 TEST_CASE("cuda convolutions with TF32 stay within 1e-2 of the cpu backend") {
-  if (no_gpu()) return;
+  if (test::no_gpu()) return;
   auto& context = cuda_backend::Context::get();
   context.allow_tf32_convolution = true;
   for (const char* name : {"conv 3x3", "conv 7x7 stride 2 (stem)", "conv 1x1"}) {
@@ -45,7 +34,7 @@ TEST_CASE("cuda convolutions with TF32 stay within 1e-2 of the cpu backend") {
 }
 
 TEST_CASE("cuda errors and bad input are hfc::Error naming the call or the tensor") {
-  if (no_gpu()) return;
+  if (test::no_gpu()) return;
   // 4 TiB: cudaMalloc fails, the cache is released, the retry fails and says so.
   CHECK_THROWS_WITH_AS((Tensor<float, cuda>::empty(Shape{std::int64_t(1) << 40})), doctest::Contains("cudaMalloc"), Error);
   const auto x = Tensor<float, cuda>::zeros(Shape{2, 3, 8, 8});

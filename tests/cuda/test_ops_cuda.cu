@@ -6,17 +6,13 @@
 
 #include <hfc/cuda.cuh>
 
+#include "gpu.hpp"
+
 #include "reference.hpp"
 
 using namespace hfc;
 
 namespace {
-
-bool no_gpu() {
-  if (cuda_backend::device_available()) return false;
-  std::printf("SKIPPED: no CUDA device\n");
-  return true;
-}
 
 std::vector<float> randn(std::size_t n, std::uint64_t seed) {
   Rng rng(seed);
@@ -35,7 +31,7 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
 }  // namespace
 
 TEST_CASE("cuda frequency filter matches the cpu backend (cuFFT against FFTW), 1e-5 absolute on unit data") {
-  if (no_gpu()) return;
+  if (test::no_gpu()) return;
   for (auto [h, w] : {std::pair<std::int64_t, std::int64_t>{56, 56}, {14, 14}, {9, 12}, {7, 5}}) {
     INFO(h, "x", w);
     const std::int64_t maps = 6;
@@ -49,7 +45,7 @@ TEST_CASE("cuda frequency filter matches the cpu backend (cuFFT against FFTW), 1
 }
 
 TEST_CASE("cuda correlation and its backward match direct loops") {
-  if (no_gpu()) return;
+  if (test::no_gpu()) return;
   const std::int64_t n = 3, h = 6, w = 5, lq = 5, lk = 5;
   const auto q = randn(std::size_t(n * lq), 2), k = randn(std::size_t(n * lk), 3), dm = randn(std::size_t(n * h * w), 4);
   const std::vector<SigmaPair<float, cuda>> pairs = {
@@ -77,7 +73,7 @@ TEST_CASE("cuda correlation and its backward match direct loops") {
 }
 
 TEST_CASE("cuda sigmoid gate and its backward match direct loops") {
-  if (no_gpu()) return;
+  if (test::no_gpu()) return;
   const std::int64_t n = 2, c = 5, plane = 7 * 9;
   const auto z = randn(std::size_t(n * plane), 5), x = randn(std::size_t(n * c * plane), 6),
              dy = randn(std::size_t(n * c * plane), 7);
@@ -102,7 +98,7 @@ TEST_CASE("cuda sigmoid gate and its backward match direct loops") {
 }
 
 TEST_CASE("cuda gated_projection_backward and the dz-only gate backward match direct loops") {
-  if (no_gpu()) return;
+  if (test::no_gpu()) return;
   const std::int64_t n = 3, c = 6, plane = 5 * 7;
   const auto x = randn(std::size_t(n * c * plane), 8), dy = randn(x.size(), 9), w = randn(std::size_t(c), 10),
              dk = randn(std::size_t(n * plane), 11), z = randn(std::size_t(n * plane), 12);

@@ -10,17 +10,13 @@
 
 #include <hfc/cuda.cuh>
 
+#include "gpu.hpp"
+
 #include "reference.hpp"
 
 using namespace hfc;
 
 namespace {
-
-bool skip_without_gpu() {
-  if (cuda_backend::device_available()) return false;
-  std::printf("SKIPPED: no CUDA device\n");
-  return true;
-}
 
 // Singular values within tol * s_max of the reference; A = U diag(s) V^T; U^T U = V^T V = I on the
 // columns with s_i > 1e-3 s_max, to a few times the Jacobi stopping threshold rows * epsilon
@@ -62,7 +58,7 @@ void check_cuda_svd(const std::vector<float>& host, std::int64_t batch, std::int
 }  // namespace
 
 TEST_CASE("cuda svd: random matrices at n = 7, 14, 28, 32, 56, 112, and rectangular ones") {
-  if (skip_without_gpu()) return;
+  if (test::no_gpu()) return;
   Rng rng(5);
   for (auto [m, n] : {std::pair<std::int64_t, std::int64_t>{7, 7}, {14, 14}, {28, 28}, {32, 32}, {56, 56}, {112, 112}, {9, 5}, {5, 9}, {1, 6}}) {
     std::vector<float> host(static_cast<std::size_t>(4 * m * n));
@@ -72,7 +68,7 @@ TEST_CASE("cuda svd: random matrices at n = 7, 14, 28, 32, 56, 112, and rectangu
 }
 
 TEST_CASE("cuda svd: rank-deficient, repeated and graded singular values") {
-  if (skip_without_gpu()) return;
+  if (test::no_gpu()) return;
   for (std::int64_t n : {7, 14, 28, 32, 56, 112}) {
     std::vector<double> rank3 = {5.0, 2.0, 1.0};
     check_cuda_svd(test::matrices_with_singular_values(2, n, n, rank3, 1), 2, n, n);
@@ -84,7 +80,7 @@ TEST_CASE("cuda svd: rank-deficient, repeated and graded singular values") {
 }
 
 TEST_CASE("cuda svd_backward equals U diag(dS) V^T") {
-  if (skip_without_gpu()) return;
+  if (test::no_gpu()) return;
   Rng rng(6);
   const std::int64_t b = 3, m = 20, n = 12, k = 12;
   std::vector<float> host(std::size_t(b * m * n)), ds(std::size_t(b * k));
@@ -106,7 +102,7 @@ TEST_CASE("cuda svd_backward equals U diag(dS) V^T") {
 }
 
 TEST_CASE("cuda svd: singular values only, and errors are hfc::Error") {
-  if (skip_without_gpu()) return;
+  if (test::no_gpu()) return;
   Rng rng(7);
   std::vector<float> host(2 * 30 * 30);
   for (auto& x : host) x = static_cast<float>(rng.normal());

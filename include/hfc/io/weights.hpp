@@ -85,9 +85,9 @@ constexpr bool is_parameter = requires(Item& item) { item.value; item.grad; };
 
 // Visits every parameter, then every buffer, of a module: its state_dict.
 template <class M, class F>
-void for_each_state(M& module, F&& f) {
-  module.for_each_parameter(f);
-  module.for_each_buffer(f);
+void for_each_state(M& m, F&& f) {  // (not `module`: nvcc's front end takes it for the C++20 keyword)
+  m.for_each_parameter(f);
+  m.for_each_buffer(f);
 }
 
 // Decoded values waiting to be copied into the module, one slot per visited tensor; monostate

@@ -5,25 +5,18 @@
 #include <cstdint>
 
 #include "hfc/backend/cpu/memory.hpp"
+#include "hfc/backend/update_rules.hpp"
 
 namespace hfc::cpu_backend {
 
 // Adam (decoupled = false: weight decay added to the gradient) and AdamW (decoupled = true:
-// p *= 1 - lr wd first). step is 1 for the first update.
+// p *= 1 - lr wd first). step is 1 for the first update. The rules: backend/update_rules.hpp.
 template <class T>
 void adam_update_kernel(cpu, T* p, const T* g, T* m, T* v, std::int64_t n, double lr, double beta1, double beta2,
                         double eps, double weight_decay, bool decoupled, std::int64_t step) {
-  const double bc1 = 1 - std::pow(beta1, double(step)), bc2 = 1 - std::pow(beta2, double(step));
-  const double step_size = lr / bc1, sqrt_bc2 = std::sqrt(bc2);
+  const auto rule = update_rules::AdamStep::at(lr, beta1, beta2, eps, weight_decay, decoupled, step);
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (std::int64_t i = 0; i < n; ++i) {
-    double grad = g[i];
-    if (decoupled) p[i] = T(p[i] * (1 - lr * weight_decay));
-    else grad += weight_decay * p[i];
-    m[i] = T(beta1 * m[i] + (1 - beta1) * grad);
-    v[i] = T(beta2 * v[i] + (1 - beta2) * grad * grad);
-    p[i] = T(p[i] - step_size * m[i] / (std::sqrt(double(v[i])) / sqrt_bc2 + eps));
-  }
+  for (std::int64_t i = 0; i < n; ++i) rule(p[i], g[i], m[i], v[i]);
 }
 
 // SGD with momentum, dampening, Nesterov and weight decay; first_step initialises the buffer
@@ -31,15 +24,9 @@ void adam_update_kernel(cpu, T* p, const T* g, T* m, T* v, std::int64_t n, doubl
 template <class T>
 void sgd_update_kernel(cpu, T* p, const T* g, T* buf, std::int64_t n, double lr, double momentum, double dampening,
                        double weight_decay, bool nesterov, bool first_step) {
+  const update_rules::SgdStep rule{lr, momentum, dampening, weight_decay, nesterov, first_step};
 #pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (std::int64_t i = 0; i < n; ++i) {
-    double d = g[i] + weight_decay * p[i];
-    if (momentum != 0) {
-      buf[i] = T(first_step ? d : momentum * buf[i] + (1 - dampening) * d);
-      d = nesterov ? d + momentum * buf[i] : double(buf[i]);
-    }
-    p[i] = T(p[i] - lr * d);
-  }
+  for (std::int64_t i = 0; i < n; ++i) rule(p[i], g[i], buf ? buf + i : nullptr);
 }
 
 // Mean softmax cross-entropy of logits [n, k] against class indices, with label smoothing eps:
@@ -55,18 +42,8 @@ double cross_entropy_kernel(cpu, const T* logits, const std::int64_t* labels, st
       return 0;
     }
   double total = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const T* z = logits + i * k;
-    const double zmax = *std::max_element(z, z + k);
-    double sum = 0;
-    for (std::int64_t j = 0; j < k; ++j) sum += std::exp(z[j] - zmax);
-    const double log_sum = std::log(sum) + zmax;
-    for (std::int64_t j = 0; j < k; ++j) {
-      const double target = (j == labels[i] ? 1 - smoothing : 0.0) + smoothing / double(k);
-      total -= target * (z[j] - log_sum);
-      grad[i * k + j] = T((std::exp(z[j] - log_sum) - target) / double(n));
-    }
-  }
+  for (std::int64_t i = 0; i < n; ++i)
+    total += update_rules::cross_entropy_row(logits + i * k, k, labels[i], smoothing, double(n), grad + i * k);
   return total / double(n);
 }
 

@@ -3,6 +3,8 @@
 // the status and the place.
 #include <cuda_runtime.h>
 
+#include <string>
+
 #include "hfc/core/error.hpp"
 
 namespace hfc::cuda_backend {
@@ -17,6 +19,15 @@ inline void check_cuda(cudaError_t status, const char* call, const char* file, i
 inline bool device_available() {
   int count = 0;
   return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+}
+// Why there is no usable device, or how many there are: for messages and test logs. A machine
+// without a driver and one whose driver is older than this CUDA runtime both report
+// cudaErrorInsufficientDriver; the message says which error it was.
+inline std::string device_status() {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) return std::string(cudaGetErrorName(status)) + ": " + cudaGetErrorString(status);
+  return std::to_string(count) + " CUDA device" + (count == 1 ? "" : "s");
 }
 
 }  // namespace hfc::cuda_backend

@@ -88,12 +88,10 @@ void frequency_filter_kernel(cuda, const T* in, T* out, std::int64_t maps, std::
   using Types = CufftTypes<T>;
   const auto [forward, inverse] = CufftPlanCache<T>::instance().get(int(h), int(w), int(maps));
   const std::int64_t half = h * (w / 2 + 1);
-  const std::size_t bytes = static_cast<std::size_t>(maps * half) * sizeof(typename Types::complex);
-  auto* spectrum = static_cast<typename Types::complex*>(allocate_bytes(cuda{}, bytes));
-  HFC_CUFFT_CHECK(Types::r2c(forward, const_cast<T*>(in), spectrum));  // R2C leaves its input intact
-  for_each_index(maps * half, detail::ScaleSpectrum<typename Types::complex, T>{spectrum, response, half});
-  HFC_CUFFT_CHECK(Types::c2r(inverse, spectrum, out));
-  free_bytes(cuda{}, spectrum, bytes);  // back to the cache; the stream orders its reuse
+  DeviceScratch<typename Types::complex> spectrum(maps * half);  // back to the cache at scope exit
+  HFC_CUFFT_CHECK(Types::r2c(forward, const_cast<T*>(in), spectrum.get()));  // R2C leaves its input intact
+  for_each_index(maps * half, detail::ScaleSpectrum<typename Types::complex, T>{spectrum.get(), response, half});
+  HFC_CUFFT_CHECK(Types::c2r(inverse, spectrum.get(), out));
 }
 
 }  // namespace hfc::cuda_backend

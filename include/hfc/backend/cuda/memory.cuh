@@ -48,6 +48,9 @@ class DeviceBlockCache {
     free_.emplace(size_class(bytes), p);
   }
   void release() {
+    // Kernels queued on the stream may still use cached blocks (scratch is returned at scope exit);
+    // unchecked, since this runs on the way to reporting a failed cudaMalloc.
+    cudaDeviceSynchronize();
     std::lock_guard lock(mutex_);
     for (auto& [size, p] : free_) cudaFree(p);
     free_.clear();

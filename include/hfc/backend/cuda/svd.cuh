@@ -60,7 +60,7 @@ __device__ inline void jacobi_rotation(double alpha, double beta, double dot, T&
 }
 
 template <class T>
-__global__ void jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int max_sweeps, T* s, T* u, T* v,
+__global__ void __launch_bounds__(1024) jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int max_sweeps, T* s, T* u, T* v,
                                   int* sweeps_done) {
   extern __shared__ unsigned char shared_bytes[];
   const int rows = transpose ? n : m, cols = transpose ? m : n;
@@ -122,6 +122,7 @@ __global__ void jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int 
             vq[i] = sn * x + c * y;
           }
         }
+        __syncwarp();  // every lane has read norm2[p], norm2[q] before lane 0 updates them
         if (lane == 0) {
           norm2[p] = fmax(alpha - double(t) * dot, 0.0);
           norm2[q] = fmax(beta + double(t) * dot, 0.0);
