@@ -8,6 +8,8 @@ TEST_CASE("Shape: extents, numel, negative indexing and concatenation") {
   CHECK(s.numel() == 24);
   CHECK(s.at(-1) == 4);
   CHECK(s.drop_back(1) + Shape{5, 6} == Shape{2, 3, 5, 6});
+  CHECK(s.drop_front(1) == Shape{3, 4});
+  CHECK_THROWS_AS(s.drop_front(4), Error);
   CHECK_THROWS_AS(s.at(3), Error);
   CHECK_THROWS_AS(Shape({1, -2}), Error);
   CHECK(Shape{0, 3}.has_zero_extent());
@@ -30,6 +32,32 @@ TEST_CASE("Tensor: zero-initialised, shared on copy, independent on clone") {
   CHECK_FALSE(Tensor<float>().defined());
   CHECK_THROWS_WITH_AS(Tensor<float>::from(Shape{2, 2}, std::vector<float>{1, 2, 3}),
                        doctest::Contains("3 values given for shape [2, 2]"), Error);
+}
+
+TEST_CASE("Tensor::narrow: rows of the first dimension as a view; writes show in both, outside rows is an error") {
+  auto x = Tensor<float>::from(Shape{4, 2, 3}, [] {
+    std::vector<float> v(24);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = float(i);
+    return v;
+  }());
+  auto rows = x.narrow(1, 2);
+  CHECK(rows.shape() == Shape{2, 2, 3});
+  CHECK(rows(0, 0, 0) == 6.f);  // row 1 starts at element 6
+  CHECK(rows(1, 1, 2) == 17.f);
+  rows(1, 0, 0) = -1.f;
+  CHECK(x(2, 0, 0) == -1.f);
+  CHECK(rows.shares_storage_with(x));
+  CHECK_FALSE(rows.clone().shares_storage_with(x));
+  CHECK(x.narrow(4, 0).numel() == 0);
+  CHECK_THROWS_WITH_AS(x.narrow(3, 2), doctest::Contains("rows [3, 5) of a tensor of shape [4, 2, 3]"), Error);
+  CHECK_THROWS_AS(x.narrow(-1, 1), Error);
+  // The view keeps the storage alive after the original handle is gone.
+  Tensor<float> kept;
+  {
+    auto y = Tensor<float>::full(Shape{3, 5}, 2.f);
+    kept = y.narrow(2, 1);
+  }
+  CHECK(kept.span()[4] == 2.f);
 }
 
 TEST_CASE("Rng: deterministic per seed, and its distributions have the right moments") {

@@ -44,6 +44,11 @@ class Shape {
     check(count >= 0 && count <= rank_, "cannot drop ", count, " dimensions from shape ", *this);
     return Shape(std::span<const std::int64_t>(begin(), end() - count));
   }
+  // The last rank() - count extents.
+  Shape drop_front(int count) const {
+    check(count >= 0 && count <= rank_, "cannot drop ", count, " dimensions from shape ", *this);
+    return Shape(std::span<const std::int64_t>(begin() + count, end()));
+  }
   // Concatenation: Shape{2, 3} + Shape{4} == Shape{2, 3, 4}.
   friend Shape operator+(const Shape& a, const Shape& b) {
     check(a.rank_ + b.rank_ <= kMaxRank, "concatenating shapes ", a, " and ", b, " exceeds rank ", kMaxRank);

@@ -104,6 +104,20 @@ class Tensor {
     return t;
   }
 
+  // Rows [start, start + length) of the first dimension, sharing this tensor's storage (a view, as
+  // torch.narrow(t, 0, start, length)): writes through either show in both.
+  Tensor narrow(std::int64_t start, std::int64_t length) const {
+    check(rank() >= 1, "cannot narrow a tensor of rank 0");
+    check(start >= 0 && length >= 0 && start + length <= size(0), "narrow: rows [", start, ", ", start + length,
+          ") of a tensor of shape ", shape_);
+    Tensor t = *this;
+    t.shape_ = Shape{length} + shape_.drop_front(1);
+    const std::int64_t row = size(0) > 0 ? numel() / size(0) : 0;
+    if (t.numel() > 0) t.storage_ = std::shared_ptr<T>(storage_, storage_.get() + start * row);
+    else t.storage_.reset();
+    return t;
+  }
+
   // A copy on another backend (or a clone on the same one).
   template <Backend To>
   Tensor<T, To> to() const {
@@ -117,8 +131,10 @@ class Tensor {
     return v;
   }
 
-  // True when both tensors view the same storage.
-  bool shares_storage_with(const Tensor& other) const { return storage_ == other.storage_; }
+  // True when both tensors view the same allocation (at any offset: a narrowed view shares it).
+  bool shares_storage_with(const Tensor& other) const {
+    return storage_ && !storage_.owner_before(other.storage_) && !other.storage_.owner_before(storage_);
+  }
 
  private:
   template <class... I>

@@ -81,6 +81,8 @@ class HfcAttention : public TrainingFlag {
     std::visit([](const auto& f) { f.validate(); }, high_pass_);
     std::visit([](const auto& f) { f.validate(); }, low_pass_);
     for (const auto& [q, k] : pairs_) used_[q] = used_[k] = true;
+    for (int m = 0; m < 3; ++m)
+      if (used_[m]) slot_[m] = maps_used_++;
   }
 
   Tensor<T, B> forward(const Tensor<T, B>& x) {
@@ -92,14 +94,25 @@ class HfcAttention : public TrainingFlag {
 
     // The pointwise conv runs as a function of its layer's weight: backward writes its input
     // gradient together with the gate's (gated_projection_backward), not through the layer.
-    std::array<Tensor<T, B>, 3> maps;
-    maps[key] = conv2d(x, pointwise.weight.value, pointwise.bias.value, pointwise.options().geometry);  // [N, 1, H, W]
-    if (used_[high]) maps[high] = frequency_filter(maps[key], high_pass_);
-    if (used_[low]) maps[low] = frequency_filter(maps[key], low_pass_);
-    for (int m = 0; m < 3; ++m)
-      if (used_[m]) svd_[m] = svd(maps[m].reshape(Shape{n, h, w}), keep);
+    const auto key_map =
+        conv2d(x, pointwise.weight.value, pointwise.bias.value, pointwise.options().geometry);  // [N, 1, H, W]
+    // The maps the pairs use, stacked [M N, H, W] for one batched SVD: one GPU launch of M N
+    // blocks instead of M launches of N, and a balanced share of matrices per cpu thread.
+    auto stacked = Tensor<T, B>::empty(Shape{maps_used_ * n, h, w});
+    auto map_rows = [&](Map m) { return stacked.narrow(slot_[m] * n, n); };
+    auto key_rows = map_rows(key);
+    copy_(key_rows, key_map);
+    if (used_[high]) {
+      auto rows = map_rows(high);
+      frequency_filter(key_map, high_pass_, rows);
+    }
+    if (used_[low]) {
+      auto rows = map_rows(low);
+      frequency_filter(key_map, low_pass_, rows);
+    }
+    svd_ = svd(stacked, keep);
 
-    const auto z = conv.forward(correlation(sigma_pairs(), h, w));  // [N, 1, H, W]
+    const auto z = conv.forward(correlation(sigma_pairs(n), h, w));  // [N, 1, H, W]
     auto gated = sigmoid_gate(z, x);
     gate_ = gated.gate;
     input_ = keep ? x : Tensor<T, B>();
@@ -113,23 +126,22 @@ class HfcAttention : public TrainingFlag {
     GateGradients<T, B> g{Tensor<T, B>(), Tensor<T, B>::empty(Shape{n, 1, h, w})};  // dz only: dx comes last
     sigmoid_gate_backward(dy, input_, gate_, g);
 
-    const auto d_sigma_pairs = correlation_backward(conv.backward(g.dz), sigma_pairs());
+    const auto d_sigma_pairs = correlation_backward(conv.backward(g.dz), sigma_pairs(n));
 
-    // Sum the singular-value gradients of each map over the pairs it takes part in.
-    std::array<Tensor<T, B>, 3> d_sigma;
-    auto accumulate = [&](Map m, const Tensor<T, B>& d) {
-      if (!d_sigma[m].defined()) d_sigma[m] = d.clone();
-      else add_(d_sigma[m], d);
-    };
+    // Sum the singular-value gradients of each map over the pairs it takes part in, in the rows of
+    // the stacked SVD.
+    auto d_sigma = Tensor<T, B>::zeros(svd_.S.shape());
     for (std::size_t p = 0; p < pairs_.size(); ++p) {
-      accumulate(pairs_[p].first, d_sigma_pairs[p].query);
-      accumulate(pairs_[p].second, d_sigma_pairs[p].key);
+      auto dq = d_sigma.narrow(slot_[pairs_[p].first] * n, n), dk = d_sigma.narrow(slot_[pairs_[p].second] * n, n);
+      add_(dq, d_sigma_pairs[p].query);
+      add_(dk, d_sigma_pairs[p].key);
     }
     // Back through the SVDs and the (self-adjoint) filters to x~.
+    auto d_maps = svd_backward(svd_, d_sigma);  // [M N, H, W]
     const Shape map_shape{n, 1, h, w};
-    Tensor<T, B> d_key = svd_backward(svd_[key], d_sigma[key]).reshape(map_shape);
-    if (used_[high]) add_(d_key, frequency_filter(svd_backward(svd_[high], d_sigma[high]).reshape(map_shape), high_pass_));
-    if (used_[low]) add_(d_key, frequency_filter(svd_backward(svd_[low], d_sigma[low]).reshape(map_shape), low_pass_));
+    Tensor<T, B> d_key = d_maps.narrow(slot_[key] * n, n).reshape(map_shape);  // its rows, written in place
+    if (used_[high]) add_(d_key, frequency_filter(d_maps.narrow(slot_[high] * n, n).reshape(map_shape), high_pass_));
+    if (used_[low]) add_(d_key, frequency_filter(d_maps.narrow(slot_[low] * n, n).reshape(map_shape), low_pass_));
 
     // x feeds both the gate and x~: one pass writes both branches' gradient.
     auto dx = Tensor<T, B>::empty(dy.shape());
@@ -173,14 +185,14 @@ class HfcAttention : public TrainingFlag {
     }
   }
   // The singular values the correlation takes, pair by pair (the last forward pass's).
-  std::vector<SigmaPair<T, B>> sigma_pairs() const {
+  std::vector<SigmaPair<T, B>> sigma_pairs(std::int64_t n) const {
     std::vector<SigmaPair<T, B>> out;
-    for (const auto& [q, k] : pairs_) out.push_back({svd_[q].S, svd_[k].S});
+    for (const auto& [q, k] : pairs_) out.push_back({svd_.S.narrow(slot_[q] * n, n), svd_.S.narrow(slot_[k] * n, n)});
     return out;
   }
   void release() {
     input_ = Tensor<T, B>();
-    for (auto& s : svd_) s = SvdResult<T, B>{};
+    svd_ = SvdResult<T, B>{};
   }
 
   std::int64_t channels_;
@@ -188,9 +200,11 @@ class HfcAttention : public TrainingFlag {
   AnyFilter high_pass_, low_pass_;
   std::vector<Pair> pairs_;
   std::array<bool, 3> used_{};
+  std::array<std::int64_t, 3> slot_{};  // a used map's place in the stacked SVD
+  std::int64_t maps_used_ = 0;
   // Kept by forward for backward.
   Tensor<T, B> input_, gate_;
-  std::array<SvdResult<T, B>, 3> svd_;
+  SvdResult<T, B> svd_;  // of the used maps, stacked [M N, H, W]
 
  public:
   // Declared after the options they are built from (members initialise in declaration order).

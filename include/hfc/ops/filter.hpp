@@ -107,17 +107,28 @@ std::vector<T> half_spectrum_response(const F& filter, std::int64_t h, std::int6
   return table;
 }
 
-// Filters every trailing h x w map of x (rank >= 2), e.g. [N, 1, H, W] or [N, H, W].
+// Filters every trailing h x w map of x (rank >= 2), e.g. [N, 1, H, W] or [N, H, W], into `out`,
+// which holds as many elements (it may be a view: rows of a larger tensor, see Tensor::narrow).
 template <Scalar T, Backend B, FrequencyFilter F>
-Tensor<T, B> frequency_filter(const Tensor<T, B>& x, const F& filter) {
+void frequency_filter(const Tensor<T, B>& x, const F& filter, Tensor<T, B>& out) {
   filter.validate();
   check(x.defined() && x.rank() >= 2, "frequency_filter: input must have rank >= 2, got shape ", x.shape());
   check(!x.shape().has_zero_extent(), "frequency_filter: input has a zero-size dimension: ", x.shape());
+  check(out.defined() && out.numel() == x.numel(), "frequency_filter: output of shape ", out.shape(),
+        " does not hold the input's ", x.numel(), " elements");
   const std::int64_t h = x.size(-2), w = x.size(-1);
   const auto response = Tensor<T, B>::from(Shape{h, w / 2 + 1}, half_spectrum_response<T>(filter, h, w));
-  auto out = Tensor<T, B>::empty(x.shape());
   frequency_filter_kernel(B{}, x.data(), out.data(), x.numel() / (h * w), h, w, response.data());
+}
+template <Scalar T, Backend B, FrequencyFilter F>
+Tensor<T, B> frequency_filter(const Tensor<T, B>& x, const F& filter) {
+  auto out = Tensor<T, B>::empty(x.shape());
+  frequency_filter(x, filter, out);
   return out;
+}
+template <Scalar T, Backend B>
+void frequency_filter(const Tensor<T, B>& x, const AnyFilter& filter, Tensor<T, B>& out) {
+  std::visit([&](const auto& f) { frequency_filter(x, f, out); }, filter);
 }
 template <Scalar T, Backend B>
 Tensor<T, B> frequency_filter(const Tensor<T, B>& x, const AnyFilter& filter) {
