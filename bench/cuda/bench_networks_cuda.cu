@@ -56,6 +56,15 @@ void BM_CudaModuleFwdBwd(benchmark::State& state) {
 }
 BENCHMARK(BM_CudaModuleFwdBwd)->Apply(shapes);
 
+// The same with the Gram-Jacobi SVD (svd_gram.cuh), to choose Context::svd_algorithm's default.
+void BM_CudaModuleFwdBwd_GramSvd(benchmark::State& state) {
+  auto& context = hfc::cuda_backend::Context::get();
+  context.svd_algorithm = hfc::cuda_backend::SvdAlgorithm::gram_jacobi;
+  BM_CudaModuleFwdBwd(state);
+  context.svd_algorithm = hfc::cuda_backend::SvdAlgorithm::one_sided_jacobi;
+}
+BENCHMARK(BM_CudaModuleFwdBwd_GramSvd)->Apply(shapes);
+
 template <class Net>
 void step(benchmark::State& state, hfc::Attention attention) {
   if (!need_gpu(state)) return;

@@ -1,5 +1,5 @@
 // GPU benchmark: singular values (with U and V) of 32 square matrices, hfcnet's batched Jacobi
-// kernel against cuSOLVER: gesvdjBatched (n <= 32 only), a loop of gesvdj (what
+// kernels (one-sided; Gram matrix with two-sided Jacobi) against cuSOLVER: gesvdjBatched (n <= 32 only), a loop of gesvdj (what
 // torch.linalg.svdvals does above 32) and gesvdaStridedBatched (approximate, Gram-based).
 #include <benchmark/benchmark.h>
 #include <cusolverDn.h>
@@ -46,6 +46,16 @@ void BM_HfcSvdValues(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_HfcSvdValues)->Arg(56)->Arg(112)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The same with the Gram matrix's two-sided Jacobi in double (svd_gram.cuh).
+void BM_HfcSvdGram(benchmark::State& state) {
+  if (!need_gpu(state)) return;
+  auto& context = hfc::cuda_backend::Context::get();
+  context.svd_algorithm = hfc::cuda_backend::SvdAlgorithm::gram_jacobi;
+  BM_HfcSvd(state);
+  context.svd_algorithm = hfc::cuda_backend::SvdAlgorithm::one_sided_jacobi;
+}
+BENCHMARK(BM_HfcSvdGram)->Arg(14)->Arg(28)->Arg(32)->Arg(56)->Arg(112)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // cuSOLVER overwrites its input: each call gets a fresh copy of `a` in `input`.
 struct CusolverBuffers {

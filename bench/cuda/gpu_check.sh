@@ -58,7 +58,7 @@ def torch_side(name):
 
 print(f"\nGPU: {gpu}. Batch 32, float, ms (median).\n")
 svd, tsvd = ours("svd"), torch_side("torch_svd.jsonl")
-cols = ["HfcSvd", "HfcSvdValues", "CusolverGesvdjBatched", "CusolverGesvdjLoop", "CusolverGesvdaStridedBatched"]
+cols = ["HfcSvd", "HfcSvdGram", "HfcSvdValues", "CusolverGesvdjBatched", "CusolverGesvdjLoop", "CusolverGesvdaStridedBatched"]
 tcols = ["torch.linalg.svdvals", "torch.linalg.svd(gesvda)"]
 print("| n | " + " | ".join(cols + tcols) + " |")
 print("|---|" + "---|" * (len(cols) + len(tcols)))

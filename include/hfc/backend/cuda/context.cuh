@@ -33,6 +33,11 @@ inline void check_cusolver(cusolverStatus_t status, const char* call, const char
 
 namespace hfc::cuda_backend {
 
+// The float SVD's algorithm: the one-sided Jacobi kernel (svd.cuh, measured on an H200) or the Gram
+// matrix's two-sided Jacobi in double (svd_gram.cuh, not yet measured). Double data always takes
+// the one-sided kernel.
+enum class SvdAlgorithm { one_sided_jacobi, gram_jacobi };
+
 class Context {
  public:
   static Context& get() {
@@ -66,6 +71,7 @@ class Context {
   bool allow_tf32_convolution = true;
   // The same for Linear's GEMMs, off by default as torch.backends.cuda.matmul.allow_tf32.
   bool allow_tf32_matmul = false;
+  SvdAlgorithm svd_algorithm = SvdAlgorithm::one_sided_jacobi;
 
  private:
   Context() = default;

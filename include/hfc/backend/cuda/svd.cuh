@@ -20,24 +20,14 @@
 #include "hfc/backend/cuda/executor.cuh"
 #include "hfc/backend/cuda/launch.cuh"
 #include "hfc/backend/cuda/reduce.cuh"
+#include "hfc/backend/cuda/svd_gram.cuh"
 #include "hfc/core/backend.hpp"
 
 namespace hfc::cuda_backend {
 
 namespace detail {
 
-// Round-robin (circle method) pairing of `count` (even) columns: at step s (< count - 1), column 0
-// is fixed and the others rotate; pair k joins the k-th position from the front with the k-th
-// from the back. (No integer division: this runs once per pair and step, on the critical path.)
-__device__ inline void round_robin_pair(int step, int k, int count, int& p, int& q) {
-  const int ring = count - 1;
-  auto at = [&](int pos) {
-    const int x = pos + step;
-    return (x >= ring ? x - ring : x) + 1;
-  };
-  p = k == 0 ? 0 : at(k - 1);
-  q = at(ring - 1 - k);
-}
+// round_robin_pair: svd_gram.cuh.
 
 // The Jacobi rotation (c, s) that zeroes w_p . w_q, with t = s / c. The angle may be rounded
 // (t takes a fast division), but c = 1/sqrt(1 + t^2) takes correctly rounded float operations: an
@@ -187,6 +177,8 @@ struct SvdBackward {
 // The cuda overloads of the ops/svd.hpp kernels (same arguments as the cpu ones, device pointers).
 template <class T>
 void svd_kernel(cuda, const T* a, std::int64_t batch, std::int64_t m, std::int64_t n, T* s, T* u, T* v) {
+  if constexpr (std::is_same_v<T, float>)
+    if (Context::get().svd_algorithm == SvdAlgorithm::gram_jacobi) return gram_jacobi_svd_batched(a, batch, m, n, s, u, v);
   const bool transpose = m < n;
   const std::int64_t rows = transpose ? n : m, cols = transpose ? m : n;
   // The double norms, then W, V and sigma.

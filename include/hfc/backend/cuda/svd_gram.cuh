@@ -1,0 +1,253 @@
+#pragma once
+// A second batched SVD for float matrices on the GPU: the Gram matrix G = W^T W in double, its
+// eigenvectors by two-sided cyclic Jacobi in double (G and V in shared memory), sigma = sqrt(eig),
+// and U = W V normalised. One thread block per matrix.
+//
+// Why: the one-sided kernel (svd.cuh) is latency-bound, a serial chain of a warp's dot product,
+// shuffles and a float rotation per step (1.3 us a step on an H200, 0.64 ms for 32 56 x 56). Here
+// a step is four short phases over all the block's threads (rotation angles, rows of G, columns of G
+// and of V, exact zeros), with no warp reductions, so its chain is a few shared-memory accesses
+// between barriers. Whether that is faster is for the GPU check to say (bench_svd_cuda.cu runs
+// both); Context::svd_algorithm chooses, and the one-sided kernel stays the default until then.
+//
+// Accuracy: products of floats are exact in double and the Gram sums round at 1e-16 relative, so
+// an eigenvalue carries an absolute error near 1e-16 s_max^2, and sigma_i = sqrt(lambda_i) an error
+// below 1e-8 s_max even for sigma_i near 0: inside the 1e-5 s_max the tests ask. Double data keeps
+// the one-sided kernel, whose small singular values are accurate to double precision.
+//
+// The algorithm is written once as a block program (BlockThreads::for_each: a loop over indices
+// split among the block's threads, then a barrier). Compiled for the host, for_each is a plain
+// loop, so the same code runs on a machine without a GPU: tests/cuda/test_svd_gram_host.cu checks
+// it against Eigen's double JacobiSVD there.
+#include <cmath>
+#include <cstdint>
+
+#include "hfc/backend/cuda/check.cuh"
+#include "hfc/backend/cuda/context.cuh"
+#include "hfc/backend/host_device.hpp"
+
+namespace hfc::cuda_backend {
+
+namespace detail {
+
+// Round-robin (circle method) pairing of `count` (even) columns: at step s (< count - 1), column 0
+// is fixed and the others rotate; pair k joins the k-th position from the front with the k-th
+// from the back. (No integer division: this runs once per pair and step, on the critical path.)
+HFC_HOST_DEVICE inline void round_robin_pair(int step, int k, int count, int& p, int& q) {
+  const int ring = count - 1;
+  auto at = [&](int pos) {
+    const int x = pos + step;
+    return (x >= ring ? x - ring : x) + 1;
+  };
+  p = k == 0 ? 0 : at(k - 1);
+  q = at(ring - 1 - k);
+}
+
+// The threads of one block running a phase: f(i) for i < count, split among them, then a barrier.
+// On the host (tests) a phase is a loop.
+struct BlockThreads {
+  template <class F>
+  HFC_HOST_DEVICE void for_each(int count, F&& f) const {
+#if defined(__CUDA_ARCH__)
+    for (int i = threadIdx.x; i < count; i += blockDim.x) f(i);
+    __syncthreads();
+#else
+    for (int i = 0; i < count; ++i) f(i);
+#endif
+  }
+  HFC_HOST_DEVICE void barrier() const {
+    for_each(0, [](int) {});
+  }
+};
+
+}  // namespace detail
+
+// The working memory of one matrix (shared memory on the GPU). rows x cols is the tall
+// orientation W (rows >= cols); ld, the row stride of G, P and V, is odd, so that a column of
+// doubles spreads over the shared-memory banks.
+struct GramJacobiWork {
+  double* g;      // rows x ld: G = W^T W (cols x cols), later P = W V (rows x cols)
+  double* v;      // cols x ld: the accumulated rotations, eigenvectors as columns
+  double* rot;    // 2 per pair: (c, s) of the current step
+  double* sigma;  // cols
+  double* norm;   // cols: |W v_j|
+  int* rank;      // cols: where column j goes in descending order
+  int* rotated;   // 1: whether the sweep rotated anything
+  int ld;
+
+  HFC_HOST_DEVICE static int stride(int cols) { return cols | 1; }
+  HFC_HOST_DEVICE static std::size_t doubles(int rows, int cols) {
+    const int pairs = (cols + 1) / 2;
+    return std::size_t(rows + cols) * std::size_t(stride(cols)) + 2 * std::size_t(pairs) + 2 * std::size_t(cols);
+  }
+  HFC_HOST_DEVICE static std::size_t bytes(int rows, int cols) {
+    return doubles(rows, cols) * sizeof(double) + (std::size_t(cols) + 1) * sizeof(int);
+  }
+  // Carves the layout out of `memory` (bytes(rows, cols) of it, 8-byte aligned).
+  HFC_HOST_DEVICE static GramJacobiWork carve(void* memory, int rows, int cols) {
+    auto* d = static_cast<double*>(memory);
+    const int ld = stride(cols), pairs = (cols + 1) / 2;
+    GramJacobiWork w{};
+    w.ld = ld;
+    w.g = d;
+    w.v = w.g + std::size_t(rows) * ld;
+    w.rot = w.v + std::size_t(cols) * ld;
+    w.sigma = w.rot + 2 * pairs;
+    w.norm = w.sigma + cols;
+    w.rank = reinterpret_cast<int*>(w.norm + cols);
+    w.rotated = w.rank + cols;
+    return w;
+  }
+};
+
+// The SVD of one m x n row-major matrix a: s (min(m, n), descending), and when u is not null
+// u (m x k) and v (n x k), row-major, k = min(m, n).
+template <class T, class Threads>
+HFC_HOST_DEVICE void gram_jacobi_svd(const Threads& threads, const GramJacobiWork& w, const T* a, int m, int n,
+                                     int max_sweeps, T* s, T* u, T* v) {
+  const bool wide = m < n;
+  const int rows = wide ? n : m, cols = wide ? m : n, ld = w.ld;
+  const int count = cols + (cols & 1), pairs = count / 2;  // an odd count gets a virtual column
+  auto W = [=](int r, int c) { return wide ? double(a[c * n + r]) : double(a[r * n + c]); };
+  double* G = w.g;
+  double* V = w.v;
+
+  threads.for_each(cols * cols, [&](int idx) {
+    const int i = idx / cols, j = idx % cols;
+    V[i * ld + j] = i == j ? 1.0 : 0.0;
+    if (j < i) return;
+    double sum = 0;
+    for (int r = 0; r < rows; ++r) sum += W(r, i) * W(r, j);
+    G[i * ld + j] = sum;
+    G[j * ld + i] = sum;
+  });
+
+  // Rotations stop below 1e-10 of the diagonal's geometric mean: eigenvalues then carry errors
+  // of order 1e-20 relative (quadratic in the residual), eigenvectors of order 1e-10, both far
+  // below float.
+  constexpr double tol = 1e-10;
+  for (int sweep = 0; sweep < max_sweeps; ++sweep) {
+    threads.for_each(1, [&](int) { *w.rotated = 0; });
+    for (int step = 0; step < count - 1; ++step) {
+      threads.for_each(pairs, [&](int k) {  // the angles (Golub & Van Loan's sym.schur2)
+        int p, q;
+        detail::round_robin_pair(step, k, count, p, q);
+        double c = 1, sn = 0;
+        if (p < cols && q < cols) {
+          const double gpq = G[p * ld + q], gpp = G[p * ld + p], gqq = G[q * ld + q];
+          if (fabs(gpq) > tol * sqrt(gpp * gqq)) {
+            const double tau = (gqq - gpp) / (2 * gpq);
+            const double t = (tau >= 0 ? 1.0 : -1.0) / (fabs(tau) + sqrt(1 + tau * tau));
+            c = 1 / sqrt(1 + t * t);
+            sn = t * c;
+            *w.rotated = 1;
+          }
+        }
+        w.rot[2 * k] = c;
+        w.rot[2 * k + 1] = sn;
+      });
+      threads.for_each(pairs * cols, [&](int idx) {  // G <- J^T G: rows p and q
+        const int k = idx / cols, j = idx % cols;
+        const double c = w.rot[2 * k], sn = w.rot[2 * k + 1];
+        if (sn == 0) return;
+        int p, q;
+        detail::round_robin_pair(step, k, count, p, q);
+        const double x = G[p * ld + j], y = G[q * ld + j];
+        G[p * ld + j] = c * x - sn * y;
+        G[q * ld + j] = sn * x + c * y;
+      });
+      threads.for_each(pairs * cols, [&](int idx) {  // G <- G J and V <- V J: columns p and q
+        const int i = idx / pairs, k = idx % pairs;
+        const double c = w.rot[2 * k], sn = w.rot[2 * k + 1];
+        if (sn == 0) return;
+        int p, q;
+        detail::round_robin_pair(step, k, count, p, q);
+        double x = G[i * ld + p], y = G[i * ld + q];
+        G[i * ld + p] = c * x - sn * y;
+        G[i * ld + q] = sn * x + c * y;
+        x = V[i * ld + p];
+        y = V[i * ld + q];
+        V[i * ld + p] = c * x - sn * y;
+        V[i * ld + q] = sn * x + c * y;
+      });
+      threads.for_each(pairs, [&](int k) {  // the entries the rotations zeroed, exactly
+        if (w.rot[2 * k + 1] == 0) return;
+        int p, q;
+        detail::round_robin_pair(step, k, count, p, q);
+        G[p * ld + q] = 0;
+        G[q * ld + p] = 0;
+      });
+    }
+    const bool converged = *w.rotated == 0;
+    threads.barrier();  // everyone has read the flag before the next sweep resets it
+    if (converged) break;
+  }
+
+  threads.for_each(cols, [&](int j) {
+    const double lambda = G[j * ld + j];
+    w.sigma[j] = lambda > 0 ? sqrt(lambda) : 0.0;
+  });
+  threads.for_each(cols, [&](int j) {  // descending, ties by index
+    int r = 0;
+    for (int i = 0; i < cols; ++i) r += (w.sigma[i] > w.sigma[j]) || (w.sigma[i] == w.sigma[j] && i < j);
+    w.rank[j] = r;
+    s[r] = T(w.sigma[j]);
+  });
+  if (!u) return;
+  const int k = cols;
+  T* left = wide ? v : u;   // rows x k: W v_j / |W v_j|
+  T* right = wide ? u : v;  // cols x k: v_j
+  threads.for_each(rows * cols, [&](int idx) {  // P = W V, over G's storage (G is no longer needed)
+    const int r = idx / cols, j = idx % cols;
+    double sum = 0;
+    for (int l = 0; l < cols; ++l) sum += W(r, l) * V[l * ld + j];
+    G[r * ld + j] = sum;
+  });
+  threads.for_each(cols, [&](int j) {
+    double sum = 0;
+    for (int r = 0; r < rows; ++r) sum += G[r * ld + j] * G[r * ld + j];
+    w.norm[j] = sqrt(sum);
+  });
+  // u_j = W v_j / |W v_j|: sigma_j for the well-determined columns, and a unit vector, not noise
+  // divided by a tiny sigma, for the ones a rank deficiency leaves near zero (zero where W v_j is).
+  threads.for_each(rows * cols, [&](int idx) {
+    const int r = idx / cols, j = idx % cols;
+    left[r * k + w.rank[j]] = w.norm[j] > 0 ? T(G[r * ld + j] / w.norm[j]) : T(0);
+  });
+  threads.for_each(cols * cols, [&](int idx) {
+    const int i = idx / cols, j = idx % cols;
+    right[i * k + w.rank[j]] = T(V[i * ld + j]);
+  });
+}
+
+namespace detail {
+template <class T>
+__global__ void __launch_bounds__(512) gram_jacobi_svd_kernel(const T* a, int m, int n, int max_sweeps, T* s, T* u,
+                                                              T* v) {
+  extern __shared__ double gram_jacobi_shared[];
+  const int rows = m < n ? n : m, cols = m < n ? m : n;
+  const std::int64_t b = blockIdx.x;
+  const auto w = GramJacobiWork::carve(gram_jacobi_shared, rows, cols);
+  gram_jacobi_svd(BlockThreads{}, w, a + b * m * n, m, n, max_sweeps, s + b * cols, u ? u + b * m * cols : nullptr,
+                  v ? v + b * n * cols : nullptr);
+}
+}  // namespace detail
+
+// One block of 512 threads per matrix; the same outputs as svd_kernel.
+inline void gram_jacobi_svd_batched(const float* a, std::int64_t batch, std::int64_t m, std::int64_t n, float* s,
+                                    float* u, float* v) {
+  const int rows = int(m < n ? n : m), cols = int(m < n ? m : n);
+  const std::size_t shared = GramJacobiWork::bytes(rows, cols);
+  int device = 0, limit = 0;
+  HFC_CUDA_CHECK(cudaGetDevice(&device));
+  HFC_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  check(shared <= static_cast<std::size_t>(limit), "cuda svd (Gram-Jacobi): a ", m, "x", n, " matrix needs ", shared,
+        " bytes of shared memory, the device allows ", limit, " per block");
+  HFC_CUDA_CHECK(cudaFuncSetAttribute(detail::gram_jacobi_svd_kernel<float>,
+                                      cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)));
+  detail::gram_jacobi_svd_kernel<float><<<static_cast<unsigned>(batch), 512, shared, stream()>>>(
+      a, int(m), int(n), 30, s, u, v);
+  HFC_CUDA_CHECK_LAUNCH("gram_jacobi_svd_kernel");
+}
+
+}  // namespace hfc::cuda_backend

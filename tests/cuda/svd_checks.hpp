@@ -1,0 +1,75 @@
+#pragma once
+// The checks of a batched float SVD's results against Eigen's double JacobiSVD, shared by the GPU
+// test (test_svd_cuda.cu) and the host run of the Gram-Jacobi algorithm (test_svd_gram_host.cu).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include <hfc/core/rng.hpp>
+
+#include "reference.hpp"
+
+namespace hfc::test {
+
+// Singular values within tol * s_max of the reference; A = U diag(s) V^T; U^T U = V^T V = I on the
+// columns with s_i > 1e-3 s_max, to a few times the Jacobi stopping threshold rows * epsilon
+// (columns pass it orthogonal to that relative tolerance); s descending.
+inline void check_svd_results(const std::vector<float>& host, std::int64_t batch, std::int64_t m, std::int64_t n,
+                              const std::vector<float>& s, const std::vector<float>& u, const std::vector<float>& v,
+                              double tol = 1e-5) {
+  INFO(batch, " matrices ", m, "x", n);
+  const std::int64_t k = std::min(m, n);
+  const auto ref = reference_singular_values(host, batch, m, n);
+  for (std::int64_t b = 0; b < batch; ++b) {
+    const double smax = std::max(ref[std::size_t(b * k)], 1e-30);
+    double err = 0, recon = 0, ortho = 0;
+    for (std::int64_t i = 0; i < k; ++i) err = std::max(err, std::abs(s[std::size_t(b * k + i)] - ref[std::size_t(b * k + i)]));
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < n; ++j) {
+        double sum = 0;
+        for (std::int64_t c = 0; c < k; ++c)
+          sum += double(u[std::size_t((b * m + i) * k + c)]) * s[std::size_t(b * k + c)] * v[std::size_t((b * n + j) * k + c)];
+        recon = std::max(recon, std::abs(sum - host[std::size_t((b * m + i) * n + j)]));
+      }
+    for (std::int64_t c1 = 0; c1 < k; ++c1)
+      for (std::int64_t c2 = 0; c2 < k; ++c2) {
+        if (s[std::size_t(b * k + c1)] < 1e-3 * smax || s[std::size_t(b * k + c2)] < 1e-3 * smax) continue;
+        double du = 0, dv = 0;
+        for (std::int64_t i = 0; i < m; ++i) du += double(u[std::size_t((b * m + i) * k + c1)]) * u[std::size_t((b * m + i) * k + c2)];
+        for (std::int64_t i = 0; i < n; ++i) dv += double(v[std::size_t((b * n + i) * k + c1)]) * v[std::size_t((b * n + i) * k + c2)];
+        ortho = std::max({ortho, std::abs(du - (c1 == c2)), std::abs(dv - (c1 == c2))});
+      }
+    CHECK(err <= tol * smax);
+    CHECK(recon <= 1e-5 * smax);
+    CHECK(ortho <= 4.0 * double(std::max(m, n)) * 1.2e-7);
+    for (std::int64_t i = 1; i < k; ++i) CHECK(s[std::size_t(b * k + i)] <= s[std::size_t(b * k + i - 1)]);
+  }
+}
+
+// The matrices every batched SVD is tested on: random ones at n = 7 ... 112 and rectangular ones,
+// then rank-deficient (rank 3), repeated (all ones) and graded (1 to 1e-6) singular values.
+// check(host, batch, m, n) is called for each set.
+template <class Check>
+void for_each_svd_case(Check&& check) {
+  Rng rng(5);
+  for (auto [m, n] : {std::pair<std::int64_t, std::int64_t>{7, 7}, {14, 14}, {28, 28}, {32, 32}, {56, 56}, {112, 112},
+                      {9, 5}, {5, 9}, {1, 6}}) {
+    std::vector<float> host(static_cast<std::size_t>(4 * m * n));
+    for (auto& x : host) x = static_cast<float>(rng.normal());
+    check(host, 4, m, n);
+  }
+  for (std::int64_t n : {7, 14, 28, 32, 56, 112}) {
+    const std::vector<double> rank3 = {5.0, 2.0, 1.0};
+    check(matrices_with_singular_values(2, n, n, rank3, 1), 2, n, n);
+    check(matrices_with_singular_values(2, n, n, std::vector<double>(std::size_t(n), 1.0), 2), 2, n, n);
+    std::vector<double> graded;
+    for (std::int64_t i = 0; i < n; ++i) graded.push_back(std::pow(10.0, -6.0 * double(i) / double(n)));
+    check(matrices_with_singular_values(2, n, n, graded, 3), 2, n, n);
+  }
+}
+
+}  // namespace hfc::test
