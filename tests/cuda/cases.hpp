@@ -242,6 +242,7 @@ std::map<std::string, std::function<Outputs()>> all_cases() {
       {"conv 3x3", [=] { return conv<B>(2, 6, 9, 11, 8, 3, g(1, 1), true); }},
       {"conv 3x3 stride 2, dx accumulated", [=] { return conv<B>(3, 5, 10, 9, 7, 3, g(2, 1), false, true); }},
       {"conv 1x1", [=] { return conv<B>(2, 16, 7, 7, 24, 1, g(1, 0), false); }},
+      {"conv 1x1 with bias, dx accumulated", [=] { return conv<B>(3, 10, 5, 6, 7, 1, g(1, 0), true, true); }},
       {"conv 1x1 stride 2", [=] { return conv<B>(2, 8, 7, 8, 12, 1, g(2, 0), false); }},
       {"conv 7x7 stride 2 (stem)", [=] { return conv<B>(2, 3, 20, 18, 8, 7, g(2, 3), false); }},
       {"conv 7x7, 2 to 1 channel (HFC)", [=] { return conv<B>(3, 2, 14, 14, 1, 7, g(1, 3), false); }},

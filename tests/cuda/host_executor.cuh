@@ -74,6 +74,13 @@ struct HostExec {
         out = T(alpha * sum + (beta == T(0) ? 0.0 : double(beta) * double(out)));
       }
   }
+  template <class T>
+  static void gemm_batched(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+                           std::int64_t lda, std::int64_t stride_a, const T* b, std::int64_t ldb, std::int64_t stride_b,
+                           T beta, T* c, std::int64_t ldc, std::int64_t stride_c, std::int64_t batch, bool tf32) {
+    for (std::int64_t i = 0; i < batch; ++i)
+      gemm(ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, c + i * stride_c, ldc, tf32);
+  }
   template <int K, class Terms>
   static HostChannelSums<K> channel_sums(const Terms& terms, std::int64_t n, std::int64_t c, std::int64_t plane) {
     return HostChannelSums<K>(terms, n, c, plane);

@@ -12,7 +12,8 @@
 // depend on scheduling. Float GEMMs use TF32 when Context::allow_tf32_convolution is set.
 //
 // Depthwise 3x3 convolutions (groups = C = O, MobileNetV2's) have direct kernels: as GEMMs they
-// would be C products of one row each.
+// would be C products of one row each. Plain 1x1 convolutions (stride 1, no padding, one group)
+// run forward and input gradient as one strided-batched GEMM on the tensors as they lie.
 #include <algorithm>
 #include <cstdint>
 
@@ -189,6 +190,18 @@ struct OutputGradTerm {
   }
 };
 
+// A 1x1 convolution with stride 1, no padding and one group: each sample's output is one GEMM with
+// the input as it lies, [o x c] [c x P], so forward and input gradient need no im2col.
+inline bool is_plain_pointwise(const Conv2dDims& d) { return d.is_pointwise() && d.g.groups == 1; }
+
+template <class T>
+struct AddChannelBias {
+  const T* bias;
+  std::int64_t o, plane;
+  T* y;
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const { y[i] += bias[i / plane % o]; }
+};
+
 inline bool is_depthwise_3x3(const Conv2dDims& d) {
   return d.g.groups == d.c && d.o == d.c && d.kh == 3 && d.kw == 3;
 }
@@ -214,6 +227,12 @@ void conv2d_forward_kernel(B, const T* x, const T* w, const T* bias, const Conv2
   }
   const std::int64_t plane = d.oh * d.ow, patch = d.patch(), og = d.o_per_group(), chunk = detail::conv_chunk(d);
   const bool tf32 = Context::get().allow_tf32_convolution;
+  if (detail::is_plain_pointwise(d)) {  // y[n] = W x[n], one batched GEMM
+    Exec::gemm_batched(Trans::no, Trans::no, d.o, plane, d.c, T(1), w, d.c, 0, x, plane, d.c * plane, T(0), y, plane,
+                       d.o * plane, d.n, tf32);
+    if (bias) Exec::for_each(d.n * d.o * plane, detail::AddChannelBias<T>{bias, d.o, plane, y});
+    return;
+  }
   typename Exec::template Buffer<T> col(d.g.groups * patch * chunk * plane), ycm(d.o * chunk * plane);
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const int count = static_cast<int>(std::min(chunk, d.n - n0));
@@ -249,6 +268,12 @@ void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2d
   if (!dx && !dw) return;
   const std::int64_t patch = d.patch(), og = d.o_per_group(), chunk = detail::conv_chunk(d);
   const bool tf32 = Context::get().allow_tf32_convolution;
+  if (detail::is_plain_pointwise(d) && dx) {  // dx[n] = W^T dy[n], one batched GEMM; dw below as usual
+    Exec::gemm_batched(Trans::yes, Trans::no, d.c, plane, d.o, T(1), w, d.c, 0, dy, plane, d.o * plane,
+                       accumulate_dx ? T(1) : T(0), dx, plane, d.c * plane, d.n, tf32);
+    dx = nullptr;
+    if (!dw) return;
+  }
   typename Exec::template Buffer<T> col(d.g.groups * patch * chunk * plane), dycm(d.o * chunk * plane);
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const int count = static_cast<int>(std::min(chunk, d.n - n0));

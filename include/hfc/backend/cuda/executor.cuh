@@ -6,6 +6,7 @@
 //   Buffer<T>(count)                    scratch memory with get()
 //   for_each(n, body)                   body(i) for i < n
 //   gemm(ta, tb, m, n, k, ...)          row-major GEMM (gemm.cuh's arguments)
+//   gemm_batched(...)                   the same for strided batches of operands
 //   channel_sums<K>(terms, n, c, plane) per-channel double sums, with view() for bodies
 //
 // The kernel entry points (clamp_kernel(B, ...) and the rest) take any backend tag B that names
@@ -32,6 +33,13 @@ struct DeviceExec {
   static void gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
                    std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc, bool tf32) {
     cuda_backend::gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, tf32);
+  }
+  template <class T>
+  static void gemm_batched(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+                           std::int64_t lda, std::int64_t stride_a, const T* b, std::int64_t ldb, std::int64_t stride_b,
+                           T beta, T* c, std::int64_t ldc, std::int64_t stride_c, std::int64_t batch, bool tf32) {
+    cuda_backend::gemm_batched(ta, tb, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, beta, c, ldc, stride_c, batch,
+                               tf32);
   }
   template <int K, class Terms>
   static DeviceChannelSums<K> channel_sums(const Terms& terms, std::int64_t n, std::int64_t c, std::int64_t plane) {

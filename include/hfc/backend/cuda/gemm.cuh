@@ -33,4 +33,22 @@ void gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T 
                                 CUBLAS_GEMM_DEFAULT));
 }
 
+// The same for `batch` products at once, operand i at a + i * stride_a (a stride of 0 repeats an
+// operand, e.g. one weight matrix against every sample).
+template <class T>
+void gemm_batched(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+                  std::int64_t lda, std::int64_t stride_a, const T* b, std::int64_t ldb, std::int64_t stride_b, T beta,
+                  T* c, std::int64_t ldc, std::int64_t stride_c, std::int64_t batch, bool tf32 = false) {
+  if (m == 0 || n == 0 || batch == 0) return;
+  constexpr cudaDataType_t type = std::is_same_v<T, float> ? CUDA_R_32F : CUDA_R_64F;
+  const cublasComputeType_t compute = std::is_same_v<T, double> ? CUBLAS_COMPUTE_64F
+                                      : tf32                    ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                                : CUBLAS_COMPUTE_32F;
+  auto op = [](Trans t) { return t == Trans::yes ? CUBLAS_OP_T : CUBLAS_OP_N; };
+  HFC_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+      Context::get().cublas(), op(tb), op(ta), static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha,
+      b, type, static_cast<int>(ldb), stride_b, a, type, static_cast<int>(lda), stride_a, &beta, c, type,
+      static_cast<int>(ldc), stride_c, static_cast<int>(batch), compute, CUBLAS_GEMM_DEFAULT));
+}
+
 }  // namespace hfc::cuda_backend
