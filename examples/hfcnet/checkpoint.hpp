@@ -91,8 +91,12 @@ TrainingState load_training_state(const std::filesystem::path& path, NetworkOn<B
         detail::for_each_named_parameter(net, [&](std::string_view name, auto& p) {
           const std::string n(name);
           if constexpr (std::is_same_v<O, hfc::Sgd<float, B>>) {
-            if (file.contains(n + ".momentum_buffer"))
-              o.state()[&p] = on_backend<B>(file.tensor<float>(n + ".momentum_buffer"));
+            if (file.contains(n + ".momentum_buffer")) {
+              auto buffer = file.tensor<float>(n + ".momentum_buffer");
+              hfc::check(buffer.shape() == p.value.shape(), src, ": the state of '", n,
+                         "' does not match the parameter's shape");
+              o.state()[&p] = on_backend<B>(buffer);
+            }
           } else if (file.contains(n + ".exp_avg")) {
             auto mt = file.tensor<float>(n + ".exp_avg"), vt = file.tensor<float>(n + ".exp_avg_sq");
             hfc::check(mt.shape() == p.value.shape() && vt.shape() == p.value.shape(), src, ": the state of '", n,

@@ -104,7 +104,7 @@ struct TrainFlags {
   std::optional<int> epochs, batch_size, image_size;
   std::optional<double> lr;
   std::optional<OptimizerKind> optimizer;
-  std::string device = "cpu";
+  std::optional<std::string> device;  // cpu when not given; on --resume, the run's own unless given
   std::filesystem::path out = "run";
   bool resume = false;
   int loader_threads = 2;
@@ -154,7 +154,7 @@ inline TrainConfig resolve(const TrainFlags& f) {
                 .image_size = f.image_size.value_or(paper ? 224 : kDefaultImageSize),
                 .lr = f.lr.value_or(paper ? paper_lr(f.model, f.data.dataset) : kDefaultLr),
                 .optimizer = f.optimizer.value_or(OptimizerKind::adam),
-                .device = f.device,
+                .device = f.device.value_or("cpu"),
                 .out = f.out,
                 .loader_threads = f.loader_threads};
   if (c.epochs < 1) throw UsageError("--epochs must be at least 1");

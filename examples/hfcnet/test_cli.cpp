@@ -197,22 +197,28 @@ TEST_CASE("usage errors exit 2, runtime failures exit 1 with a message naming th
 
 TEST_CASE("train --device cuda: on a GPU it trains as the cpu does; elsewhere it says why it cannot") {
   const Scratch s("train_cuda");
+  REQUIRE(s.run("train " + kTiny + " --epochs 2 --out cpu").status == 0);
   const auto gpu = s.run("train " + kTiny + " --epochs 2 --device cuda --out gpu");
-  if (gpu.status != 0) {  // no GPU here, or a build without nvcc: the error names the reason
-    CHECK(gpu.status == 1);
-    CHECK((gpu.err.find("--device cuda: no CUDA device") != std::string::npos ||
-           gpu.err.find("--device cuda: this hfcnet was built without CUDA") != std::string::npos));
+  // --resume takes --device from the command line: a cpu run continues on the GPU.
+  const auto resumed = s.run("train --resume --epochs 3 --device cuda --out cpu");
+  if (gpu.status != 0) {  // no GPU here, or a build without nvcc: the errors name the reason
+    for (const auto& o : {gpu, resumed}) {
+      CHECK(o.status == 1);
+      CHECK((o.err.find("--device cuda: no CUDA device") != std::string::npos ||
+             o.err.find("--device cuda: this hfcnet was built without CUDA") != std::string::npos));
+    }
     CHECK(!fs::exists(s.dir / "gpu" / "last.safetensors"));
+    CHECK(metrics_rows(s.dir / "cpu").size() == 2);  // the cpu run is untouched
     return;
   }
   // Same seed, same data, same protocol: the first epoch's training loss within 5% of the cpu
   // run's (TF32 convolutions and another summation order move it a little, not more).
-  REQUIRE(s.run("train " + kTiny + " --epochs 2 --out cpu").status == 0);
   const auto on_gpu = metrics_rows(s.dir / "gpu"), on_cpu = metrics_rows(s.dir / "cpu");
   REQUIRE(on_gpu.size() == 2);
-  REQUIRE(on_cpu.size() == 2);
+  REQUIRE(on_cpu.size() == 3);
   CHECK(column(on_gpu[0], 1) == doctest::Approx(column(on_cpu[0], 1)).epsilon(0.05));
   CHECK(std::isfinite(column(on_gpu[1], 3)));
+  CHECK(resumed.status == 0);
   // The GPU's weights load into a cpu network and evaluate there.
   CHECK(s.run("eval --weights gpu/best.safetensors --synthetic-count 70").status == 0);
 }

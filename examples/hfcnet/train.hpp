@@ -48,10 +48,11 @@ inline TrainConfig config_for(const TrainFlags& flags) {
   }
   if (flags.epochs) config.epochs = *flags.epochs;
   if (flags.lr) config.lr = *flags.lr;
+  if (flags.device) config.device = *flags.device;  // a run may continue on the other device
   config.out = flags.out;
   config.loader_threads = flags.loader_threads;
-  std::cerr << "hfcnet: resuming " << flags.out.string() << " as its config.json records it (only --epochs and "
-               "--lr are taken from the command line)\n";
+  std::cerr << "hfcnet: resuming " << flags.out.string() << " as its config.json records it (only --epochs, --lr "
+               "and --device are taken from the command line)\n";
   return config;
 }
 

@@ -82,10 +82,22 @@ struct ScaleSpectrum {
 }  // namespace detail
 
 // Same contract as the cpu kernel: `response` is h x (w/2 + 1) on the device, 1/(h w) folded in.
+// cuFFT wants real data aligned as its complex type (PyTorch's SpectralOps copies such inputs too);
+// a map batch that starts at an odd float, e.g. rows of a stacked tensor (Tensor::narrow) with an
+// odd N h w before them, goes through an aligned copy.
 template <class T>
 void frequency_filter_kernel(cuda, const T* in, T* out, std::int64_t maps, std::int64_t h, std::int64_t w,
                              const T* response) {
   using Types = CufftTypes<T>;
+  auto aligned = [](const T* p) { return reinterpret_cast<std::uintptr_t>(p) % (2 * sizeof(T)) == 0; };
+  const std::int64_t total = maps * h * w;
+  if (!aligned(in) || !aligned(out)) {
+    DeviceScratch<T> in_copy(total), out_copy(total);
+    copy_n(cuda{}, in, total, in_copy.get());
+    frequency_filter_kernel(cuda{}, in_copy.get(), out_copy.get(), maps, h, w, response);
+    copy_n(cuda{}, out_copy.get(), total, out);
+    return;
+  }
   const auto [forward, inverse] = CufftPlanCache<T>::instance().get(int(h), int(w), int(maps));
   const std::int64_t half = h * (w / 2 + 1);
   DeviceScratch<typename Types::complex> spectrum(maps * half);  // back to the cache at scope exit

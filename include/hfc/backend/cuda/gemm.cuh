@@ -16,18 +16,29 @@ namespace hfc::cuda_backend {
 
 enum class Trans : bool { no = false, yes = true };
 
+namespace detail {
+// cuBLAS's data and compute types for T (tf32: float products on the tensor cores).
+template <class T>
+struct CublasTypes {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+  static constexpr cudaDataType_t data = std::is_same_v<T, float> ? CUDA_R_32F : CUDA_R_64F;
+  static cublasComputeType_t compute(bool tf32) {
+    if constexpr (std::is_same_v<T, double>) return CUBLAS_COMPUTE_64F;
+    else return tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  }
+};
+inline cublasOperation_t cublas_op(Trans t) { return t == Trans::yes ? CUBLAS_OP_T : CUBLAS_OP_N; }
+}  // namespace detail
+
 // tf32: float products on the tensor cores with 10-bit mantissas (Context::allow_tf32_*).
 template <class T>
 void gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
           const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc, bool tf32 = false) {
   if (m == 0 || n == 0) return;
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
-  constexpr cudaDataType_t type = std::is_same_v<T, float> ? CUDA_R_32F : CUDA_R_64F;
-  const cublasComputeType_t compute = std::is_same_v<T, double> ? CUBLAS_COMPUTE_64F
-                                      : tf32                    ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                                                : CUBLAS_COMPUTE_32F;
-  auto op = [](Trans t) { return t == Trans::yes ? CUBLAS_OP_T : CUBLAS_OP_N; };
-  HFC_CUBLAS_CHECK(cublasGemmEx(Context::get().cublas(), op(tb), op(ta), static_cast<int>(n), static_cast<int>(m),
+  using Types = detail::CublasTypes<T>;
+  constexpr cudaDataType_t type = Types::data;
+  const cublasComputeType_t compute = Types::compute(tf32);
+  HFC_CUBLAS_CHECK(cublasGemmEx(Context::get().cublas(), detail::cublas_op(tb), detail::cublas_op(ta), static_cast<int>(n), static_cast<int>(m),
                                 static_cast<int>(k), &alpha, b, type, static_cast<int>(ldb), a, type,
                                 static_cast<int>(lda), &beta, c, type, static_cast<int>(ldc), compute,
                                 CUBLAS_GEMM_DEFAULT));
@@ -40,13 +51,11 @@ void gemm_batched(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64
                   std::int64_t lda, std::int64_t stride_a, const T* b, std::int64_t ldb, std::int64_t stride_b, T beta,
                   T* c, std::int64_t ldc, std::int64_t stride_c, std::int64_t batch, bool tf32 = false) {
   if (m == 0 || n == 0 || batch == 0) return;
-  constexpr cudaDataType_t type = std::is_same_v<T, float> ? CUDA_R_32F : CUDA_R_64F;
-  const cublasComputeType_t compute = std::is_same_v<T, double> ? CUBLAS_COMPUTE_64F
-                                      : tf32                    ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                                                : CUBLAS_COMPUTE_32F;
-  auto op = [](Trans t) { return t == Trans::yes ? CUBLAS_OP_T : CUBLAS_OP_N; };
+  using Types = detail::CublasTypes<T>;
+  constexpr cudaDataType_t type = Types::data;
+  const cublasComputeType_t compute = Types::compute(tf32);
   HFC_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-      Context::get().cublas(), op(tb), op(ta), static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha,
+      Context::get().cublas(), detail::cublas_op(tb), detail::cublas_op(ta), static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha,
       b, type, static_cast<int>(ldb), stride_b, a, type, static_cast<int>(lda), stride_a, &beta, c, type,
       static_cast<int>(ldc), stride_c, static_cast<int>(batch), compute, CUBLAS_GEMM_DEFAULT));
 }

@@ -178,7 +178,8 @@ struct SvdBackward {
 template <class T>
 void svd_kernel(cuda, const T* a, std::int64_t batch, std::int64_t m, std::int64_t n, T* s, T* u, T* v) {
   if constexpr (std::is_same_v<T, float>)
-    if (Context::get().svd_algorithm == SvdAlgorithm::gram_jacobi) return gram_jacobi_svd_batched(a, batch, m, n, s, u, v);
+    if (Context::get().svd_algorithm == SvdAlgorithm::gram_jacobi && gram_jacobi_fits(m, n))
+      return gram_jacobi_svd_batched(a, batch, m, n, s, u, v);
   const bool transpose = m < n;
   const std::int64_t rows = transpose ? n : m, cols = transpose ? m : n;
   // The double norms, then W, V and sigma.

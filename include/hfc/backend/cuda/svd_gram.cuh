@@ -137,10 +137,12 @@ HFC_HOST_DEVICE void gram_jacobi_svd(const Threads& threads, const GramJacobiWor
           const double gpq = G[p * ld + q], gpp = G[p * ld + p], gqq = G[q * ld + q];
           if (fabs(gpq) > tol * sqrt(gpp * gqq)) {
             const double tau = (gqq - gpp) / (2 * gpq);
-            const double t = (tau >= 0 ? 1.0 : -1.0) / (fabs(tau) + sqrt(1 + tau * tau));
+            // t = 1 / (2 tau) where tau * tau would overflow (a diagonal far larger than G_pq)
+            const double t = fabs(tau) > 1e150 ? 0.5 / tau
+                                               : (tau >= 0 ? 1.0 : -1.0) / (fabs(tau) + sqrt(1 + tau * tau));
             c = 1 / sqrt(1 + t * t);
             sn = t * c;
-            *w.rotated = 1;
+            if (sn != 0) *w.rotated = 1;  // a rotation that moves nothing does not keep the sweeps going
           }
         }
         w.rot[2 * k] = c;
@@ -157,7 +159,7 @@ HFC_HOST_DEVICE void gram_jacobi_svd(const Threads& threads, const GramJacobiWor
         G[q * ld + j] = sn * x + c * y;
       });
       threads.for_each(pairs * cols, [&](int idx) {  // G <- G J and V <- V J: columns p and q
-        const int i = idx / pairs, k = idx % pairs;
+        const int k = idx / cols, i = idx % cols;  // neighbouring threads: rows ld apart (odd: no bank conflicts)
         const double c = w.rot[2 * k], sn = w.rot[2 * k + 1];
         if (sn == 0) return;
         int p, q;
@@ -233,14 +235,25 @@ __global__ void __launch_bounds__(512) gram_jacobi_svd_kernel(const T* a, int m,
 }
 }  // namespace detail
 
+inline int max_shared_bytes_per_block() {
+  int device = 0, limit = 0;
+  HFC_CUDA_CHECK(cudaGetDevice(&device));
+  HFC_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  return limit;
+}
+// Whether an m x n matrix's G and V fit in a block's shared memory (up to about 118 x 118 on an
+// H100/H200; svd_kernel takes the one-sided kernel beyond).
+inline bool gram_jacobi_fits(std::int64_t m, std::int64_t n) {
+  const int rows = int(m < n ? n : m), cols = int(m < n ? m : n);
+  return GramJacobiWork::bytes(rows, cols) <= static_cast<std::size_t>(max_shared_bytes_per_block());
+}
+
 // One block of 512 threads per matrix; the same outputs as svd_kernel.
 inline void gram_jacobi_svd_batched(const float* a, std::int64_t batch, std::int64_t m, std::int64_t n, float* s,
                                     float* u, float* v) {
   const int rows = int(m < n ? n : m), cols = int(m < n ? m : n);
   const std::size_t shared = GramJacobiWork::bytes(rows, cols);
-  int device = 0, limit = 0;
-  HFC_CUDA_CHECK(cudaGetDevice(&device));
-  HFC_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  const int limit = max_shared_bytes_per_block();
   check(shared <= static_cast<std::size_t>(limit), "cuda svd (Gram-Jacobi): a ", m, "x", n, " matrix needs ", shared,
         " bytes of shared memory, the device allows ", limit, " per block");
   HFC_CUDA_CHECK(cudaFuncSetAttribute(detail::gram_jacobi_svd_kernel<float>,
