@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check: runs the CUDA tests and the GPU benchmarks (built for sm_90, here or elsewhere),
 # and PyTorch's side of the comparison, on a machine with an NVIDIA GPU. Prints the tables for
-# docs/performance.md at the end. Fits in 8 minutes on an H100/H200.
+# docs/performance.md at the end. Each step has a timeout; all of them together stay under
+# 9 minutes, and a normal run takes a few.
 #   bench/cuda/gpu_check.sh [BUILD_DIR]     (default build/release; or a folder staged by
 #                                           bench/cuda/stage_for_device.sh on another machine)
 set -uo pipefail
@@ -14,7 +15,7 @@ if [ -d "$build/lib" ]; then export LD_LIBRARY_PATH="$(cd "$build/lib" && pwd):$
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 
 echo "== CUDA tests"
-timeout 300 "$build/tests/cuda/hfc_cuda_tests" > "$out/tests.txt" 2>&1
+timeout 150 "$build/tests/cuda/hfc_cuda_tests" > "$out/tests.txt" 2>&1
 tests_rc=$?
 grep -E "ERROR|error|logged|values:|test cases|assertions" "$out/tests.txt" | head -60
 if grep -q "SKIPPED" "$out/tests.txt"; then  # nvidia-smi saw a GPU, so a skip is a failure here
@@ -24,20 +25,20 @@ fi
 
 echo "== hfcnet train --device cuda (synthetic set, 2 epochs at 48 px)"
 rm -rf "$out/train"
-timeout 120 "$build/examples/hfcnet" train --synthetic-count 700 --image-size 48 --epochs 2 --device cuda \
+timeout 60 "$build/examples/hfcnet" train --synthetic-count 700 --image-size 48 --epochs 2 --device cuda \
   --out "$out/train" 2>&1 | grep -E "^epoch|error" || tests_rc=1
 
-bench() {  # name, binary, extra arguments
+bench() {  # name, seconds, binary, extra arguments
   echo "== $1"
-  timeout 200 "$2" --benchmark_min_time=0.3 --benchmark_format=json --benchmark_out="$out/$1.json" \
-    --benchmark_out_format=json "${@:3}" >/dev/null 2>"$out/$1.err" || tail -5 "$out/$1.err"
+  timeout "$2" "$3" --benchmark_min_time=0.3 --benchmark_format=json --benchmark_out="$out/$1.json" \
+    --benchmark_out_format=json "${@:4}" >/dev/null 2>"$out/$1.err" || tail -5 "$out/$1.err"
 }
-bench svd "$build/bench/cuda/hfc_bench_svd_cuda"
-bench networks "$build/bench/cuda/hfc_bench_networks_cuda"
+bench svd 80 "$build/bench/cuda/hfc_bench_svd_cuda"
+bench networks 100 "$build/bench/cuda/hfc_bench_networks_cuda"
 
 echo "== PyTorch"
-python3 bench/cuda/pytorch_svd_bench.py > "$out/torch_svd.jsonl" 2>"$out/torch_svd.err" || tail -5 "$out/torch_svd.err"
-timeout 200 python3 bench/cuda/pytorch_gpu_bench.py > "$out/torch_gpu.jsonl" 2>"$out/torch_gpu.err" ||
+timeout 50 python3 bench/cuda/pytorch_svd_bench.py > "$out/torch_svd.jsonl" 2>"$out/torch_svd.err" || tail -5 "$out/torch_svd.err"
+timeout 100 python3 bench/cuda/pytorch_gpu_bench.py > "$out/torch_gpu.jsonl" 2>"$out/torch_gpu.err" ||
   tail -5 "$out/torch_gpu.err"
 
 python3 - "$out" <<'PY'
