@@ -5,6 +5,7 @@
 
 #include "hfc/backend/cuda/elementwise.cuh"
 #include "hfc/backend/cuda/executor.cuh"
+#include "hfc/backend/cuda/fast_divide.cuh"
 
 namespace hfc::cuda_backend {
 
@@ -22,10 +23,12 @@ struct BamGateShape {
 template <class T>
 struct BamGate {
   BamGateShape<T> s;
+  Index3 nchw;
   const T* x;
   T* y;
   HFC_HOST_DEVICE void operator()(std::int64_t i) const {
-    const std::int64_t b = i / (s.channels * s.plane), ch = i / s.plane % s.channels, p = i % s.plane;
+    std::int64_t b, ch, p;
+    nchw.split(i, b, ch, p);
     y[i] = (T(1) + s.gate(b, ch, p)) * x[i];
   }
 };
@@ -66,8 +69,9 @@ template <class B, class T>
   requires RunsCudaAlgorithms<B>
 void bam_gate_kernel(B, const T* x, const T* mc, const T* ms, std::int64_t batch, std::int64_t channels,
                      std::int64_t plane, bool product, T* y) {
+  FastDivider::check_range(batch * channels * plane, "bam_gate");
   executor_t<B>::for_each(batch * channels * plane,
-                          detail::BamGate<T>{{mc, ms, channels, plane, product}, x, y});
+                          detail::BamGate<T>{{mc, ms, channels, plane, product}, {channels, plane}, x, y});
 }
 template <class B, class T>
   requires RunsCudaAlgorithms<B>

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "hfc/backend/cuda/executor.cuh"
+#include "hfc/backend/cuda/fast_divide.cuh"
 
 namespace hfc::cuda_backend {
 
@@ -36,11 +37,11 @@ struct FinishStatistics {
 template <class T>
 struct Normalise {
   const T* x;
-  std::int64_t c, plane;
+  Index3 nchw;
   const T *mean, *invstd, *gamma, *beta;
   T* y;
   HFC_HOST_DEVICE void operator()(std::int64_t i) const {
-    const std::int64_t ch = i / plane % c;
+    const std::int64_t ch = nchw.middle(i);
     const T scale = invstd[ch] * gamma[ch], shift = beta[ch] - mean[ch] * scale;
     y[i] = x[i] * scale + shift;
   }
@@ -74,11 +75,11 @@ struct FinishGradients {
 template <class T>
 struct NormaliseBackward {
   const T *dy, *x;
-  std::int64_t c, plane;
+  Index3 nchw;
   const T *mean, *invstd, *gamma, *coef;
   T* dx;
   HFC_HOST_DEVICE void operator()(std::int64_t i) const {
-    const std::int64_t ch = i / plane % c;
+    const std::int64_t ch = nchw.middle(i);
     const T is = invstd[ch], xhat = (x[i] - mean[ch]) * is;
     dx[i] = gamma[ch] * is * (dy[i] - coef[2 * ch] - xhat * coef[2 * ch + 1]);
   }
@@ -113,7 +114,8 @@ template <class B, class T>
   requires RunsCudaAlgorithms<B>
 void batch_norm_apply_kernel(B, const T* x, std::int64_t n, std::int64_t c, std::int64_t plane, const T* mean,
                              const T* invstd, const T* gamma, const T* beta, T* y) {
-  executor_t<B>::for_each(n * c * plane, detail::Normalise<T>{x, c, plane, mean, invstd, gamma, beta, y});
+  FastDivider::check_range(n * c * plane, "batch_norm");
+  executor_t<B>::for_each(n * c * plane, detail::Normalise<T>{x, {c, plane}, mean, invstd, gamma, beta, y});
 }
 template <class B, class T>
   requires RunsCudaAlgorithms<B>
@@ -125,9 +127,10 @@ void batch_norm_backward_kernel(B, const T* dy, const T* x, std::int64_t n, std:
   typename Exec::template Buffer<T> coef(2 * c);
   Exec::for_each(c, detail::FinishGradients<T>{sums.view(), double(n * plane), invstd, batch_stats, dgamma, dbeta,
                                                coef.get()});
-  if (dx)
-    Exec::for_each(n * c * plane,
-                   detail::NormaliseBackward<T>{dy, x, c, plane, mean, invstd, gamma, coef.get(), dx});
+  if (dx) {
+    FastDivider::check_range(n * c * plane, "batch_norm_backward");
+    Exec::for_each(n * c * plane, detail::NormaliseBackward<T>{dy, x, {c, plane}, mean, invstd, gamma, coef.get(), dx});
+  }
 }
 template <class B, class T>
   requires RunsCudaAlgorithms<B>

@@ -19,6 +19,7 @@
 
 #include "hfc/backend/conv2d_dims.hpp"
 #include "hfc/backend/cuda/executor.cuh"
+#include "hfc/backend/cuda/fast_divide.cuh"
 
 namespace hfc::cuda_backend {
 
@@ -26,30 +27,49 @@ namespace detail {
 
 // The output row o that tap k of input row i belongs to (i = o * stride - pad + k * dilation),
 // or -1 when there is none.
-HFC_HOST_DEVICE inline int tap_output(int i, int k, int stride, int pad, int dilation, int out) {
-  const int t = i + pad - k * dilation;
-  if (t < 0 || t % stride != 0) return -1;
-  const int o = t / stride;
-  return o < out ? o : -1;
+HFC_HOST_DEVICE inline std::int64_t tap_output(std::int64_t i, std::int64_t k, const FastDivider& stride,
+                                               std::int64_t pad, std::int64_t dilation, std::int64_t out) {
+  const std::int64_t t = i + pad - k * dilation;
+  if (t < 0) return -1;
+  const std::int64_t o = stride.div(t);
+  return o * stride.divisor() == t && o < out ? o : -1;
 }
+
+// The divisions the index arithmetic of a convolution needs, made once per call.
+struct ConvDividers {
+  FastDivider stride_h, stride_w;  // col2im's tap test
+  Index3 output;                   // (sample or plane, oy, ox) of an output index
+  Index3 input;                    // (sample-channel, iy, ix) of an input index
+  FastDivider channels;            // the channel of a sample-channel index
+  FastDivider c_per_group;         // a channel's group and its index in it
+  Index3 tap;                      // (ci, ky, kx) of an im2col row
+  explicit ConvDividers(const Conv2dDims& d)
+      : stride_h(d.g.stride_h),
+        stride_w(d.g.stride_w),
+        output(d.oh, d.ow),
+        input(d.h, d.w),
+        channels(d.c),
+        c_per_group(d.c_per_group()),
+        tap(d.kh, d.kw) {}
+};
 
 // col[g][r][j] for samples n0 .. n0 + count, r = (ci, ky, kx), j = (sample, oy, ox).
 template <class T>
 struct Im2col {
   const T* x;
   Conv2dDims d;
+  ConvDividers div;
+  Index3 col_index;  // (g, r, j) of a col index
   std::int64_t n0;
-  int count;
   T* col;
   HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
-    const int plane = int(d.oh * d.ow), cols = count * plane, patch = int(d.patch()), cpg = int(d.c_per_group());
-    const int kh = int(d.kh), kw = int(d.kw);
-    const int j = int(idx % cols), r = int(idx / cols % patch), g = int(idx / (std::int64_t(cols) * patch));
-    const int s = j / plane, p = j % plane, oy = p / int(d.ow), ox = p % int(d.ow);
-    const int ci = r / (kh * kw), ky = r / kw % kh, kx = r % kw;
+    std::int64_t g, r, j, s, oy, ox, ci, ky, kx;
+    col_index.split(idx, g, r, j);
+    div.output.split(j, s, oy, ox);
+    div.tap.split(r, ci, ky, kx);
     const std::int64_t iy = oy * d.g.stride_h - d.g.pad_h + ky * d.g.dilation_h;
     const std::int64_t ix = ox * d.g.stride_w - d.g.pad_w + kx * d.g.dilation_w;
-    const std::int64_t c = std::int64_t(g) * cpg + ci;
+    const std::int64_t c = g * div.c_per_group.divisor() + ci;
     col[idx] = (iy >= 0 && iy < d.h && ix >= 0 && ix < d.w) ? x[(((n0 + s) * d.c + c) * d.h + iy) * d.w + ix] : T(0);
   }
 };
@@ -59,23 +79,25 @@ template <class T>
 struct Col2im {
   const T* dcol;
   Conv2dDims d;
-  std::int64_t n0;
-  int count;
+  ConvDividers div;
+  std::int64_t n0, cols;  // cols = count * oh * ow
   bool accumulate;
   T* dx;
   HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
-    const int plane = int(d.oh * d.ow), cols = count * plane, patch = int(d.patch()), cpg = int(d.c_per_group());
-    const int ix = int(idx % d.w), iy = int(idx / d.w % d.h), c = int(idx / (d.h * d.w) % d.c);
-    const int s = int(idx / (d.c * d.h * d.w)), g = c / cpg, ci = c % cpg;
+    std::int64_t sc, iy, ix;
+    div.input.split(idx, sc, iy, ix);
+    const std::int64_t s = div.channels.div(sc), c = sc - s * d.c;
+    const std::int64_t g = div.c_per_group.div(c), ci = c - g * div.c_per_group.divisor();
+    const std::int64_t patch = d.patch(), plane = d.oh * d.ow;
     T sum = 0;
-    for (int ky = 0; ky < int(d.kh); ++ky) {
-      const int oy = tap_output(iy, ky, int(d.g.stride_h), int(d.g.pad_h), int(d.g.dilation_h), int(d.oh));
+    for (std::int64_t ky = 0; ky < d.kh; ++ky) {
+      const std::int64_t oy = tap_output(iy, ky, div.stride_h, d.g.pad_h, d.g.dilation_h, d.oh);
       if (oy < 0) continue;
-      for (int kx = 0; kx < int(d.kw); ++kx) {
-        const int ox = tap_output(ix, kx, int(d.g.stride_w), int(d.g.pad_w), int(d.g.dilation_w), int(d.ow));
+      for (std::int64_t kx = 0; kx < d.kw; ++kx) {
+        const std::int64_t ox = tap_output(ix, kx, div.stride_w, d.g.pad_w, d.g.dilation_w, d.ow);
         if (ox < 0) continue;
-        const int r = (ci * int(d.kh) + ky) * int(d.kw) + kx;
-        sum += dcol[(std::int64_t(g) * patch + r) * cols + s * plane + oy * int(d.ow) + ox];
+        const std::int64_t r = (ci * d.kh + ky) * d.kw + kx;
+        sum += dcol[(g * patch + r) * cols + s * plane + oy * d.ow + ox];
       }
     }
     T& out = dx[n0 * d.c * d.h * d.w + idx];
@@ -87,11 +109,12 @@ struct Col2im {
 template <class T>
 struct ScatterOutput {
   const T *ycm, *bias;
-  std::int64_t o_count, plane, n0;
-  int count;
+  Index3 sop;  // (s, o, p) of an output index of the chunk
+  std::int64_t n0, o_count, plane, cols;
   T* y;
   HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
-    const std::int64_t cols = count * plane, p = idx % plane, o = idx / plane % o_count, s = idx / (plane * o_count);
+    std::int64_t s, o, p;
+    sop.split(idx, s, o, p);
     y[n0 * o_count * plane + idx] = ycm[o * cols + s * plane + p] + (bias ? bias[o] : T(0));
   }
 };
@@ -99,11 +122,12 @@ struct ScatterOutput {
 template <class T>
 struct GatherOutputGrad {
   const T* dy;
-  std::int64_t o_count, plane, n0;
-  int count;
+  Index3 sop;
+  std::int64_t n0, o_count, plane, cols;
   T* dycm;
   HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
-    const std::int64_t cols = count * plane, p = idx % plane, o = idx / plane % o_count, s = idx / (plane * o_count);
+    std::int64_t s, o, p;
+    sop.split(idx, s, o, p);
     dycm[o * cols + s * plane + p] = dy[n0 * o_count * plane + idx];
   }
 };
@@ -113,12 +137,15 @@ template <class T>
 struct DepthwiseForward {
   const T *x, *w, *bias;
   Conv2dDims d;
+  ConvDividers div;
   T* y;
   HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
-    const std::int64_t ox = idx % d.ow, oy = idx / d.ow % d.oh, nc = idx / (d.oh * d.ow);
+    std::int64_t nc, oy, ox;
+    div.output.split(idx, nc, oy, ox);
+    const std::int64_t c = div.channels.mod(nc);
     const T* xp = x + nc * d.h * d.w;
-    const T* wc = w + (nc % d.c) * 9;
-    T sum = bias ? bias[nc % d.c] : T(0);
+    const T* wc = w + c * 9;
+    T sum = bias ? bias[c] : T(0);
     for (int ky = 0; ky < 3; ++ky) {
       const std::int64_t iy = oy * d.g.stride_h - d.g.pad_h + ky * d.g.dilation_h;
       if (iy < 0 || iy >= d.h) continue;
@@ -135,19 +162,20 @@ template <class T>
 struct DepthwiseInputGrad {
   const T *dy, *w;
   Conv2dDims d;
+  ConvDividers div;
   bool accumulate;
   T* dx;
   HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
-    const int ix = int(idx % d.w), iy = int(idx / d.w % d.h);
-    const std::int64_t nc = idx / (d.h * d.w);
+    std::int64_t nc, iy, ix;
+    div.input.split(idx, nc, iy, ix);
     const T* dyp = dy + nc * d.oh * d.ow;
-    const T* wc = w + (nc % d.c) * 9;
+    const T* wc = w + div.channels.mod(nc) * 9;
     T sum = 0;
     for (int ky = 0; ky < 3; ++ky) {
-      const int oy = tap_output(iy, ky, int(d.g.stride_h), int(d.g.pad_h), int(d.g.dilation_h), int(d.oh));
+      const std::int64_t oy = tap_output(iy, ky, div.stride_h, d.g.pad_h, d.g.dilation_h, d.oh);
       if (oy < 0) continue;
       for (int kx = 0; kx < 3; ++kx) {
-        const int ox = tap_output(ix, kx, int(d.g.stride_w), int(d.g.pad_w), int(d.g.dilation_w), int(d.ow));
+        const std::int64_t ox = tap_output(ix, kx, div.stride_w, d.g.pad_w, d.g.dilation_w, d.ow);
         if (ox >= 0) sum += dyp[oy * d.ow + ox] * wc[ky * 3 + kx];
       }
     }
@@ -197,9 +225,9 @@ inline bool is_plain_pointwise(const Conv2dDims& d) { return d.is_pointwise() &&
 template <class T>
 struct AddChannelBias {
   const T* bias;
-  std::int64_t o, plane;
+  Index3 nop;  // (n, o, p)
   T* y;
-  HFC_HOST_DEVICE void operator()(std::int64_t i) const { y[i] += bias[i / plane % o]; }
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const { y[i] += bias[nop.middle(i)]; }
 };
 
 inline bool is_depthwise_3x3(const Conv2dDims& d) {
@@ -221,8 +249,10 @@ template <class B, class T>
   requires RunsCudaAlgorithms<B>
 void conv2d_forward_kernel(B, const T* x, const T* w, const T* bias, const Conv2dDims& d, T* y) {
   using Exec = executor_t<B>;
+  FastDivider::check_range(std::max(d.n * d.c * d.h * d.w, d.n * d.o * d.oh * d.ow), "conv2d");
+  const detail::ConvDividers div(d);
   if (detail::is_depthwise_3x3(d)) {
-    Exec::for_each(d.n * d.c * d.oh * d.ow, detail::DepthwiseForward<T>{x, w, bias, d, y});
+    Exec::for_each(d.n * d.c * d.oh * d.ow, detail::DepthwiseForward<T>{x, w, bias, d, div, y});
     return;
   }
   const std::int64_t plane = d.oh * d.ow, patch = d.patch(), og = d.o_per_group(), chunk = detail::conv_chunk(d);
@@ -230,18 +260,18 @@ void conv2d_forward_kernel(B, const T* x, const T* w, const T* bias, const Conv2
   if (detail::is_plain_pointwise(d)) {  // y[n] = W x[n], one batched GEMM
     Exec::gemm_batched(Trans::no, Trans::no, d.o, plane, d.c, T(1), w, d.c, 0, x, plane, d.c * plane, T(0), y, plane,
                        d.o * plane, d.n, tf32);
-    if (bias) Exec::for_each(d.n * d.o * plane, detail::AddChannelBias<T>{bias, d.o, plane, y});
+    if (bias) Exec::for_each(d.n * d.o * plane, detail::AddChannelBias<T>{bias, Index3(d.o, plane), y});
     return;
   }
   typename Exec::template Buffer<T> col(d.g.groups * patch * chunk * plane), ycm(d.o * chunk * plane);
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const int count = static_cast<int>(std::min(chunk, d.n - n0));
     const std::int64_t cols = count * plane;
-    Exec::for_each(d.g.groups * patch * cols, detail::Im2col<T>{x, d, n0, count, col.get()});
+    Exec::for_each(d.g.groups * patch * cols, detail::Im2col<T>{x, d, div, Index3(patch, cols), n0, col.get()});
     for (std::int64_t g = 0; g < d.g.groups; ++g)
       Exec::gemm(Trans::no, Trans::no, og, cols, patch, T(1), w + g * og * patch, patch, col.get() + g * patch * cols,
                  cols, T(0), ycm.get() + g * og * cols, cols, tf32);
-    Exec::for_each(d.o * cols, detail::ScatterOutput<T>{ycm.get(), bias, d.o, plane, n0, count, y});
+    Exec::for_each(d.o * cols, detail::ScatterOutput<T>{ycm.get(), bias, Index3(d.o, plane), n0, d.o, plane, cols, y});
   }
 }
 
@@ -252,13 +282,15 @@ template <class B, class T>
 void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2dDims& d, T* dx, bool accumulate_dx,
                             T* dw, T* db) {
   using Exec = executor_t<B>;
+  FastDivider::check_range(std::max(d.n * d.c * d.h * d.w, d.n * d.o * d.oh * d.ow), "conv2d_backward");
+  const detail::ConvDividers div(d);
   const std::int64_t plane = d.oh * d.ow;
   if (db) {
     const auto sums = Exec::template channel_sums<1>(detail::OutputGradTerm<T>{dy, d.o, plane}, d.n, d.o, plane);
     Exec::for_each(d.o, detail::AddTotals<T>{sums.view(), db});
   }
   if (detail::is_depthwise_3x3(d)) {
-    if (dx) Exec::for_each(d.n * d.c * d.h * d.w, detail::DepthwiseInputGrad<T>{dy, w, d, accumulate_dx, dx});
+    if (dx) Exec::for_each(d.n * d.c * d.h * d.w, detail::DepthwiseInputGrad<T>{dy, w, d, div, accumulate_dx, dx});
     if (dw) {
       const auto sums = Exec::template channel_sums<9>(detail::DepthwiseWeightTerms<T>{dy, x, d}, d.n, d.c, plane);
       Exec::for_each(d.c * 9, detail::AddDepthwiseWeightGrad<T>{sums.view(), dw});
@@ -278,9 +310,9 @@ void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2d
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const int count = static_cast<int>(std::min(chunk, d.n - n0));
     const std::int64_t cols = count * plane;
-    Exec::for_each(d.o * cols, detail::GatherOutputGrad<T>{dy, d.o, plane, n0, count, dycm.get()});
+    Exec::for_each(d.o * cols, detail::GatherOutputGrad<T>{dy, Index3(d.o, plane), n0, d.o, plane, cols, dycm.get()});
     if (dw) {
-      Exec::for_each(d.g.groups * patch * cols, detail::Im2col<T>{x, d, n0, count, col.get()});
+      Exec::for_each(d.g.groups * patch * cols, detail::Im2col<T>{x, d, div, Index3(patch, cols), n0, col.get()});
       for (std::int64_t g = 0; g < d.g.groups; ++g)
         Exec::gemm(Trans::no, Trans::yes, og, patch, cols, T(1), dycm.get() + g * og * cols, cols,
                    col.get() + g * patch * cols, cols, T(1), dw + g * og * patch, patch, tf32);
@@ -289,7 +321,7 @@ void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2d
       for (std::int64_t g = 0; g < d.g.groups; ++g)  // col is free again: the GEMMs above ran first
         Exec::gemm(Trans::yes, Trans::no, patch, cols, og, T(1), w + g * og * patch, patch,
                    dycm.get() + g * og * cols, cols, T(0), col.get() + g * patch * cols, cols, tf32);
-      Exec::for_each(count * d.c * d.h * d.w, detail::Col2im<T>{col.get(), d, n0, count, accumulate_dx, dx});
+      Exec::for_each(count * d.c * d.h * d.w, detail::Col2im<T>{col.get(), d, div, n0, cols, accumulate_dx, dx});
     }
   }
 }

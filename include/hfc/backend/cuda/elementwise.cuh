@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "hfc/backend/cuda/executor.cuh"
+#include "hfc/backend/cuda/fast_divide.cuh"
 
 namespace hfc::cuda_backend {
 
@@ -23,13 +24,15 @@ struct Axpy {
 template <class T>
 struct SigmoidGate {
   const T *z, *x;
-  std::int64_t channels, plane;
+  Index3 nchw;
+  std::int64_t plane;
   T *a, *y;
   HFC_HOST_DEVICE void operator()(std::int64_t i) const {
-    const std::int64_t b = i / (channels * plane), p = i % plane;
+    std::int64_t b, c, p;
+    nchw.split(i, b, c, p);
     const T g = sigmoid(z[b * plane + p]);
     y[i] = g * x[i];
-    if (i % (channels * plane) < plane) a[b * plane + p] = g;  // channel 0 writes the gate
+    if (c == 0) a[b * plane + p] = g;  // channel 0 writes the gate
   }
 };
 // One index per (b, p): the channel sum for dz, and dx (when wanted) for every channel.
@@ -54,10 +57,12 @@ struct SigmoidGateBackward {
 template <class T>
 struct GatedProjectionDx {
   const T *dy, *a, *w, *dk;
-  std::int64_t channels, plane;
+  Index3 nchw;
+  std::int64_t plane;
   T* dx;
   HFC_HOST_DEVICE void operator()(std::int64_t i) const {
-    const std::int64_t b = i / (channels * plane), c = i / plane % channels, p = i % plane;
+    std::int64_t b, c, p;
+    nchw.split(i, b, c, p);
     dx[i] = a[b * plane + p] * dy[i] + w[c] * dk[b * plane + p];
   }
 };
@@ -118,7 +123,8 @@ template <class B, class T>
   requires RunsCudaAlgorithms<B>
 void sigmoid_gate_kernel(B, const T* z, const T* x, std::int64_t batch, std::int64_t channels, std::int64_t plane, T* a,
                          T* y) {
-  executor_t<B>::for_each(batch * channels * plane, detail::SigmoidGate<T>{z, x, channels, plane, a, y});
+  FastDivider::check_range(batch * channels * plane, "sigmoid_gate");
+  executor_t<B>::for_each(batch * channels * plane, detail::SigmoidGate<T>{z, x, {channels, plane}, plane, a, y});
 }
 template <class B, class T>
   requires RunsCudaAlgorithms<B>
@@ -131,7 +137,8 @@ template <class B, class T>
 void gated_projection_backward_kernel(B, const T* dy, const T* x, const T* a, const T* w, const T* dk,
                                       std::int64_t batch, std::int64_t channels, std::int64_t plane, T* dx, T* dw) {
   using Exec = executor_t<B>;
-  Exec::for_each(batch * channels * plane, detail::GatedProjectionDx<T>{dy, a, w, dk, channels, plane, dx});
+  FastDivider::check_range(batch * channels * plane, "gated_projection_backward");
+  Exec::for_each(batch * channels * plane, detail::GatedProjectionDx<T>{dy, a, w, dk, {channels, plane}, plane, dx});
   const auto sums =
       Exec::template channel_sums<1>(detail::ProjectionWeightTerm<T>{x, dk, channels, plane}, batch, channels, plane);
   Exec::for_each(channels, detail::AddTotals<T>{sums.view(), dw});

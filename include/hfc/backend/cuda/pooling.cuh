@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "hfc/backend/cuda/executor.cuh"
+#include "hfc/backend/cuda/fast_divide.cuh"
 
 namespace hfc::cuda_backend {
 
@@ -12,15 +13,19 @@ namespace detail {
 struct PoolWindow {
   std::int64_t h, w, k, stride, pad, oh, ow;
 };
+// (plane, row, column) of an index into [planes, rows, columns].
+inline Index3 plane_rows_columns(std::int64_t rows, std::int64_t columns) { return {rows, columns}; }
 
 template <class T>
 struct MaxPool {
   const T* x;
   PoolWindow g;
+  Index3 out;  // (plane, oy, ox)
   T* y;
   std::int64_t* argmax;
   HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
-    const std::int64_t pl = idx / (g.oh * g.ow), oy = idx / g.ow % g.oh, ox = idx % g.ow;
+    std::int64_t pl, oy, ox;
+    out.split(idx, pl, oy, ox);
     const T* xp = x + pl * g.h * g.w;
     const std::int64_t y0 = oy * g.stride - g.pad, x0 = ox * g.stride - g.pad;
     const std::int64_t i_lo = y0 < 0 ? -y0 : 0, i_hi = g.k < g.h - y0 ? g.k : g.h - y0;
@@ -53,14 +58,19 @@ struct MaxPoolBackward {
   const T* dy;
   const std::int64_t* argmax;
   PoolWindow g;
+  Index3 in;  // (plane, iy, ix)
+  FastDivider stride;
   T* dx;
   HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
-    const std::int64_t pl = idx / (g.h * g.w), at = idx % (g.h * g.w), iy = at / g.w, ix = at % g.w;
+    std::int64_t pl, iy, ix;
+    in.split(idx, pl, iy, ix);
+    const std::int64_t at = iy * g.w + ix;
     // Outputs o with o * stride - pad <= i < o * stride - pad + k.
-    const std::int64_t oy_lo = iy + g.pad - g.k + 1 > 0 ? (iy + g.pad - g.k + g.stride) / g.stride : 0;
-    const std::int64_t ox_lo = ix + g.pad - g.k + 1 > 0 ? (ix + g.pad - g.k + g.stride) / g.stride : 0;
-    const std::int64_t oy_hi = (iy + g.pad) / g.stride < g.oh - 1 ? (iy + g.pad) / g.stride : g.oh - 1;
-    const std::int64_t ox_hi = (ix + g.pad) / g.stride < g.ow - 1 ? (ix + g.pad) / g.stride : g.ow - 1;
+    const std::int64_t oy_lo = iy + g.pad - g.k + 1 > 0 ? stride.div(iy + g.pad - g.k + g.stride) : 0;
+    const std::int64_t ox_lo = ix + g.pad - g.k + 1 > 0 ? stride.div(ix + g.pad - g.k + g.stride) : 0;
+    const std::int64_t oy_top = stride.div(iy + g.pad), ox_top = stride.div(ix + g.pad);
+    const std::int64_t oy_hi = oy_top < g.oh - 1 ? oy_top : g.oh - 1;
+    const std::int64_t ox_hi = ox_top < g.ow - 1 ? ox_top : g.ow - 1;
     T sum = 0;
     for (std::int64_t oy = oy_lo; oy <= oy_hi; ++oy)
       for (std::int64_t ox = ox_lo; ox <= ox_hi; ++ox) {
@@ -90,11 +100,11 @@ struct PlaneMean {
 template <class T>
 struct SpreadPlaneMean {
   const T* dy;
-  std::int64_t plane;
+  FastDivider plane;
   bool accumulate;
   T* dx;
   HFC_HOST_DEVICE void operator()(std::int64_t i) const {
-    const T g = dy[i / plane] / T(plane);
+    const T g = dy[plane.div(i)] / T(plane.divisor());
     dx[i] = accumulate ? dx[i] + g : g;
   }
 };
@@ -105,14 +115,20 @@ template <class B, class T>
 void max_pool_kernel(B, const T* x, std::int64_t planes, std::int64_t h, std::int64_t w, std::int64_t k,
                      std::int64_t stride, std::int64_t pad, std::int64_t oh, std::int64_t ow, T* y,
                      std::int64_t* argmax) {
-  executor_t<B>::for_each(planes * oh * ow, detail::MaxPool<T>{x, {h, w, k, stride, pad, oh, ow}, y, argmax});
+  FastDivider::check_range(planes * h * w, "max_pool2d");
+  executor_t<B>::for_each(planes * oh * ow,
+                          detail::MaxPool<T>{x, {h, w, k, stride, pad, oh, ow}, detail::plane_rows_columns(oh, ow), y,
+                                             argmax});
 }
 template <class B, class T>
   requires RunsCudaAlgorithms<B>
 void max_pool_backward_kernel(B, const T* dy, const std::int64_t* argmax, std::int64_t planes, std::int64_t h,
                               std::int64_t w, std::int64_t k, std::int64_t stride, std::int64_t pad, std::int64_t oh,
                               std::int64_t ow, T* dx) {
-  executor_t<B>::for_each(planes * h * w, detail::MaxPoolBackward<T>{dy, argmax, {h, w, k, stride, pad, oh, ow}, dx});
+  FastDivider::check_range(planes * h * w, "max_pool2d_backward");
+  executor_t<B>::for_each(planes * h * w, detail::MaxPoolBackward<T>{dy, argmax, {h, w, k, stride, pad, oh, ow},
+                                                                     detail::plane_rows_columns(h, w),
+                                                                     FastDivider(stride), dx});
 }
 template <class B, class T>
   requires RunsCudaAlgorithms<B>
@@ -124,7 +140,8 @@ void global_avg_pool_kernel(B, const T* x, std::int64_t planes, std::int64_t pla
 template <class B, class T>
   requires RunsCudaAlgorithms<B>
 void global_avg_pool_backward_kernel(B, const T* dy, std::int64_t planes, std::int64_t plane, bool accumulate, T* dx) {
-  executor_t<B>::for_each(planes * plane, detail::SpreadPlaneMean<T>{dy, plane, accumulate, dx});
+  FastDivider::check_range(planes * plane, "global_avg_pool2d_backward");
+  executor_t<B>::for_each(planes * plane, detail::SpreadPlaneMean<T>{dy, FastDivider(plane), accumulate, dx});
 }
 
 }  // namespace hfc::cuda_backend
