@@ -77,3 +77,16 @@ TEST_CASE("frequency_filter rejects bad cutoffs, orders and shapes") {
   CHECK_THROWS_WITH_AS(frequency_filter(Tensor<float>({2, 0, 4}), IdealHighPass{}), doctest::Contains("zero-size"), Error);
   CHECK_NOTHROW(frequency_filter(x, IdealHighPass{1.0}));
 }
+
+TEST_CASE("frequency filter response tables are made once per filter, parameters and shape") {
+  const auto a = cached_response<float, cpu>(IdealHighPass{0.25}, 14, 10);
+  const auto b = cached_response<float, cpu>(IdealHighPass{0.25}, 14, 10);
+  CHECK(a.shares_storage_with(b));
+  CHECK_FALSE(a.shares_storage_with(cached_response<float, cpu>(IdealHighPass{0.3}, 14, 10)));
+  CHECK_FALSE(a.shares_storage_with(cached_response<float, cpu>(IdealLowPass{0.25}, 14, 10)));
+  CHECK_FALSE(a.shares_storage_with(cached_response<float, cpu>(IdealHighPass{0.25}, 10, 14)));
+  CHECK_FALSE(cached_response<float, cpu>(ButterworthHighPass{0.25, 2}, 8, 8)
+                  .shares_storage_with(cached_response<float, cpu>(ButterworthHighPass{0.25, 3}, 8, 8)));
+  CHECK(a.shape() == Shape{14, 6});
+  CHECK(a.to_vector() == half_spectrum_response<float>(IdealHighPass{0.25}, 14, 10));
+}

@@ -9,7 +9,10 @@
 // operator is self-adjoint, so its backward is the same filter (frequency_filter_backward).
 #include <cmath>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string_view>
+#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -107,6 +110,25 @@ std::vector<T> half_spectrum_response(const F& filter, std::int64_t h, std::int6
   return table;
 }
 
+// The response table of a filter at h x w on backend B, made once and kept: a module filters the
+// same shape every step, and on the GPU each fresh table would be a host-to-device copy. Keyed by
+// the filter's name and parameters and the shape; shared by every thread (behind a mutex), for
+// the life of the process (a few KB per shape).
+template <class T, Backend B, FrequencyFilter F>
+Tensor<T, B> cached_response(const F& filter, std::int64_t h, std::int64_t w) {
+  int order = 0;
+  if constexpr (requires { filter.order; }) order = filter.order;
+  using Key = std::tuple<std::string_view, double, int, std::int64_t, std::int64_t>;
+  static std::mutex mutex;
+  static auto* tables = new std::map<Key, Tensor<T, B>>;  // never destroyed: device tables outlive main
+  const Key key{F::name, filter.cutoff, order, h, w};
+  std::lock_guard lock(mutex);
+  auto it = tables->find(key);
+  if (it == tables->end())
+    it = tables->emplace(key, Tensor<T, B>::from(Shape{h, w / 2 + 1}, half_spectrum_response<T>(filter, h, w))).first;
+  return it->second;
+}
+
 // Filters every trailing h x w map of x (rank >= 2), e.g. [N, 1, H, W] or [N, H, W], into `out`,
 // which holds as many elements (it may be a view: rows of a larger tensor, see Tensor::narrow).
 template <Scalar T, Backend B, FrequencyFilter F>
@@ -117,7 +139,7 @@ void frequency_filter(const Tensor<T, B>& x, const F& filter, Tensor<T, B>& out)
   check(out.defined() && out.numel() == x.numel(), "frequency_filter: output of shape ", out.shape(),
         " does not hold the input's ", x.numel(), " elements");
   const std::int64_t h = x.size(-2), w = x.size(-1);
-  const auto response = Tensor<T, B>::from(Shape{h, w / 2 + 1}, half_spectrum_response<T>(filter, h, w));
+  const auto response = cached_response<T, B>(filter, h, w);
   frequency_filter_kernel(B{}, x.data(), out.data(), x.numel() / (h * w), h, w, response.data());
 }
 template <Scalar T, Backend B, FrequencyFilter F>
