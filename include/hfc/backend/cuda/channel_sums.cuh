@@ -85,9 +85,10 @@ class DeviceChannelSums {
   ChannelSumsView<K> view() const { return {partial_.get(), splits_}; }
 
  private:
-  // About two blocks per SM on an H100/H200 (132 SMs), but no block without work.
+  // About eight blocks of 256 threads per SM on an H100/H200 (132 SMs): a memory-bound sum needs
+  // most of an SM's 2048 threads in flight. No block without work.
   static int split_count(std::int64_t c, std::int64_t plane) {
-    const std::int64_t want = (264 + c - 1) / std::max<std::int64_t>(c, 1), useful = (plane + 255) / 256;
+    const std::int64_t want = (1056 + c - 1) / std::max<std::int64_t>(c, 1), useful = (plane + 255) / 256;
     return static_cast<int>(std::max<std::int64_t>(1, std::min({want, useful, std::int64_t(65535)})));
   }
   int splits_;
