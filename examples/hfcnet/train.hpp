@@ -186,12 +186,12 @@ int run_train_on(const TrainConfig& c, const TrainFlags& flags) {
                               {.batch_size = c.batch_size, .shuffle = false, .threads = c.loader_threads});
 
   std::printf("hfcnet train: %s (%s parameters, %s) on %s: %zu train / %zu validation images at %d px\n"
-              "  %s lr %g, batch %d, %d epochs%s -> %s\n",
+              "  %s lr %g, batch %d, %d epochs%s on %s -> %s\n",
               display_name(c.model, c.attention).c_str(), with_commas(parameters).c_str(),
               with_commas(parameters - vanilla, true).c_str(), sd.data.name.c_str(), sd.split.train.size(),
               sd.split.test.size(), c.image_size, name_of(c.optimizer).c_str(), base(opt).lr(), c.batch_size,
               c.epochs, flags.resume ? (", resuming after epoch " + std::to_string(state.epoch)).c_str() : "",
-              c.out.string().c_str());
+              describe(B{}).c_str(), c.out.string().c_str());
   std::fflush(stdout);
 
   for (int epoch = state.epoch + 1; epoch <= c.epochs; ++epoch) {

@@ -8,12 +8,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 #include <type_traits>
 #include <vector>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
+
+#include <omp.h>
 
 #include "hfc/core/backend.hpp"
 #include "hfc/core/error.hpp"
@@ -98,6 +101,12 @@ class HostBlockCache {
 
 inline void* allocate_bytes(cpu, std::size_t bytes) { return HostBlockCache::instance().allocate(bytes); }
 inline void free_bytes(cpu, void* p, std::size_t bytes) { HostBlockCache::instance().deallocate(p, bytes); }
+
+// What the backend runs on, for logs: "cpu, 2 OpenMP threads".
+inline std::string describe(cpu) {
+  const int threads = omp_get_max_threads();
+  return "cpu, " + std::to_string(threads) + " OpenMP thread" + (threads == 1 ? "" : "s");
+}
 
 template <class T>
 void fill_n(cpu, T* dst, std::int64_t n, T value) {

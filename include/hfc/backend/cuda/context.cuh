@@ -12,8 +12,10 @@
 #include <cusolverDn.h>
 
 #include <mutex>
+#include <string>
 
 #include "hfc/backend/cuda/check.cuh"
+#include "hfc/core/backend.hpp"
 
 namespace hfc::cuda_backend {
 
@@ -82,5 +84,15 @@ class Context {
 };
 
 inline cudaStream_t stream() { return Context::get().stream(); }
+
+// What the backend runs on, for logs: "cuda, NVIDIA H200 (sm_90, 139 GiB)".
+inline std::string describe(cuda) {
+  int device = 0;
+  cudaDeviceProp p{};
+  HFC_CUDA_CHECK(cudaGetDevice(&device));
+  HFC_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
+  return "cuda, " + std::string(p.name) + " (sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " +
+         std::to_string(p.totalGlobalMem >> 30) + " GiB)";
+}
 
 }  // namespace hfc::cuda_backend
