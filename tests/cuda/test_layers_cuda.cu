@@ -47,6 +47,6 @@ TEST_CASE("cuda errors and bad input are hfc::Error naming the call or the tenso
   CHECK_THROWS_WITH_AS(cross_entropy(Tensor<float, cuda>::zeros(Shape{2, 7}),
                                      Tensor<std::int64_t, cpu>::from(Shape{2}, std::vector<std::int64_t>{1, 7}).to<cuda>()),
                        doctest::Contains("label of sample 1"), Error);
-  // The device is still usable after the errors.
-  CHECK(Tensor<float, cuda>::full(Shape{3}, 2.0f).to_vector() == std::vector<float>{2.0f, 2.0f, 2.0f});
+  // The device is still usable after the errors, and copies between and on backends keep values.
+  CHECK(Tensor<float, cuda>::full(Shape{3}, 2.0f).to<cuda>().to<cpu>().to_vector() == std::vector<float>{2.0f, 2.0f, 2.0f});
 }

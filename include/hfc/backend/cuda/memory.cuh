@@ -108,6 +108,10 @@ void transfer(cpu, cuda, const T* src, std::int64_t n, T* dst) {
   HFC_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<std::size_t>(n) * sizeof(T), cudaMemcpyHostToDevice, stream()));
 }
 template <class T>
+void transfer(cuda, cuda, const T* src, std::int64_t n, T* dst) {  // Tensor::to<cuda>() on the device: a clone
+  copy_n(cuda{}, src, n, dst);
+}
+template <class T>
 void transfer(cuda, cpu, const T* src, std::int64_t n, T* dst) {
   HFC_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<std::size_t>(n) * sizeof(T), cudaMemcpyDeviceToHost, stream()));
   Context::get().synchronize();
