@@ -49,6 +49,9 @@ def module():
 
 
 def networks():
+    if torch_models.torchvision is None:
+        print("pytorch_gpu_bench: no torchvision here; the network steps are skipped", file=sys.stderr)
+        return
     for name, model, attention in [("ResNet18", "resnet18", "none"), ("ResNet18_HFC", "resnet18", "hfc"),
                                    ("ResNet18_BAM", "resnet18", "bam_official"),
                                    ("MobileNetV2", "mobilenet_v2", "none"),

@@ -11,7 +11,11 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torchvision
+
+try:
+    import torchvision
+except ImportError:  # a PyTorch without torchvision (a GPU machine's, say): the attention modules only
+    torchvision = None
 
 HFC_QUERIES = {"hfc": [("high", "key")], "lfc": [("low", "key")],
                "hfc_lfc": [("high", "key"), ("low", "key")],
@@ -107,46 +111,47 @@ def make_attention(attention, channels):
     return nn.ModuleList(HfcAttention(c, queries=attention) for c in channels)
 
 
-class ResNet18(torchvision.models.ResNet):
-    """Attention after the stem (after the maxpool) and after layer1, layer2 and layer3."""
+if torchvision is not None:
+    class ResNet18(torchvision.models.ResNet):
+        """Attention after the stem (after the maxpool) and after layer1, layer2 and layer3."""
 
-    def __init__(self, num_classes=7, in_channels=1, attention="none"):
-        super().__init__(torchvision.models.resnet.BasicBlock, [2, 2, 2, 2], num_classes=num_classes)
-        self.conv1 = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
-        nn.init.kaiming_normal_(self.conv1.weight, mode="fan_out", nonlinearity="relu")
-        self.attention = make_attention(attention, (64, 64, 128, 256))
+        def __init__(self, num_classes=7, in_channels=1, attention="none"):
+            super().__init__(torchvision.models.resnet.BasicBlock, [2, 2, 2, 2], num_classes=num_classes)
+            self.conv1 = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
+            nn.init.kaiming_normal_(self.conv1.weight, mode="fan_out", nonlinearity="relu")
+            self.attention = make_attention(attention, (64, 64, 128, 256))
 
-    def _forward_impl(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        for i, layer in enumerate((self.layer1, self.layer2, self.layer3, self.layer4)):
-            if i < len(self.attention):
-                x = self.attention[i](x)
-            x = layer(x)
-        return self.fc(torch.flatten(self.avgpool(x), 1))
-
-
-class MobileNetV2(torchvision.models.MobileNetV2):
-    """Attention after features[0], [1], [3], [6], [10], [13] and [16]."""
-    AFTER = (0, 1, 3, 6, 10, 13, 16)
-
-    def __init__(self, num_classes=7, in_channels=1, attention="none"):
-        super().__init__(num_classes=num_classes)
-        self.features[0][0] = nn.Conv2d(in_channels, 32, 3, 2, 1, bias=False)
-        nn.init.kaiming_normal_(self.features[0][0].weight, mode="fan_out")
-        self.attention = make_attention(attention, (32, 16, 24, 32, 64, 96, 160))
-
-    def _forward_impl(self, x):
-        for i, feature in enumerate(self.features):
-            x = feature(x)
-            if self.attention and i in self.AFTER:
-                x = self.attention[self.AFTER.index(i)](x)
-        x = torch.flatten(F.adaptive_avg_pool2d(x, (1, 1)), 1)
-        return self.classifier(x)
+        def _forward_impl(self, x):
+            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+            for i, layer in enumerate((self.layer1, self.layer2, self.layer3, self.layer4)):
+                if i < len(self.attention):
+                    x = self.attention[i](x)
+                x = layer(x)
+            return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def resnet18(num_classes=7, attention="none"):
-    return ResNet18(num_classes=num_classes, attention=attention)
+    class MobileNetV2(torchvision.models.MobileNetV2):
+        """Attention after features[0], [1], [3], [6], [10], [13] and [16]."""
+        AFTER = (0, 1, 3, 6, 10, 13, 16)
+
+        def __init__(self, num_classes=7, in_channels=1, attention="none"):
+            super().__init__(num_classes=num_classes)
+            self.features[0][0] = nn.Conv2d(in_channels, 32, 3, 2, 1, bias=False)
+            nn.init.kaiming_normal_(self.features[0][0].weight, mode="fan_out")
+            self.attention = make_attention(attention, (32, 16, 24, 32, 64, 96, 160))
+
+        def _forward_impl(self, x):
+            for i, feature in enumerate(self.features):
+                x = feature(x)
+                if self.attention and i in self.AFTER:
+                    x = self.attention[self.AFTER.index(i)](x)
+            x = torch.flatten(F.adaptive_avg_pool2d(x, (1, 1)), 1)
+            return self.classifier(x)
 
 
-def mobilenet_v2(num_classes=7, attention="none"):
-    return MobileNetV2(num_classes=num_classes, attention=attention)
+    def resnet18(num_classes=7, attention="none"):
+        return ResNet18(num_classes=num_classes, attention=attention)
+
+
+    def mobilenet_v2(num_classes=7, attention="none"):
+        return MobileNetV2(num_classes=num_classes, attention=attention)
