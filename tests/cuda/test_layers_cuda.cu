@@ -33,6 +33,24 @@ TEST_CASE("cuda convolutions with TF32 stay within 1e-2 of the cpu backend") {
   }
 }
 
+TEST_CASE("cuda host-to-device copies of large tensors (through pinned staging) keep every value, back to back") {
+  if (test::no_gpu()) return;
+  // Three 4 MB tensors in a row: the two staging buffers are reused while earlier copies may still
+  // be in flight; then one small (pageable) copy between them.
+  std::vector<Tensor<float, cuda>> on_device;
+  std::vector<std::vector<float>> sent;
+  for (int i = 0; i < 3; ++i) {
+    sent.emplace_back(std::size_t(1) << 20);
+    for (std::size_t j = 0; j < sent.back().size(); ++j) sent.back()[j] = float(i) * 1e6f + float(j);
+    on_device.push_back(Tensor<float, cuda>::from(Shape{1 << 20}, sent.back()));
+    on_device.push_back(Tensor<float, cuda>::full(Shape{5}, float(i)));
+  }
+  for (int i = 0; i < 3; ++i) {
+    CHECK(on_device[std::size_t(2 * i)].to_vector() == sent[std::size_t(i)]);
+    CHECK(on_device[std::size_t(2 * i + 1)].to_vector() == std::vector<float>(5, float(i)));
+  }
+}
+
 TEST_CASE("cuda errors and bad input are hfc::Error naming the call or the tensor") {
   if (test::no_gpu()) return;
   // 4 TiB: cudaMalloc fails, the cache is released, the retry fails and says so.

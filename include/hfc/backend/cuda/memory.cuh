@@ -4,6 +4,7 @@
 // Sizes are rounded to 1/8 of their power of two, as the host cache does.
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 
@@ -95,6 +96,45 @@ template <class T>
 void fill_n(cuda, T* dst, std::int64_t n, T value) {
   for_each_index(n, detail::Fill<T>{dst, value});
 }
+// Large host-to-device copies (a training batch) go through pinned staging buffers, two in turn:
+// the host's copy into pinned memory overlaps the GPU work already queued, and the DMA from it is
+// asynchronous, where a copy from pageable memory makes the host wait for the stream. A buffer is
+// reused once the event after its last DMA has passed.
+class PinnedStaging {
+ public:
+  static constexpr std::size_t kMinBytes = std::size_t(1) << 20;
+  static PinnedStaging& instance() {
+    static PinnedStaging* staging = new PinnedStaging;  // never destroyed, as the block cache
+    return *staging;
+  }
+  void copy_to_device(const void* src, std::size_t bytes, void* dst) {
+    std::lock_guard lock(mutex_);
+    Slot& slot = slots_[next_];
+    next_ = 1 - next_;
+    if (slot.event) HFC_CUDA_CHECK(cudaEventSynchronize(slot.event));  // its previous DMA is done
+    else HFC_CUDA_CHECK(cudaEventCreateWithFlags(&slot.event, cudaEventDisableTiming));
+    if (slot.bytes < bytes) {
+      if (slot.data) HFC_CUDA_CHECK(cudaFreeHost(slot.data));
+      slot.data = nullptr;
+      HFC_CUDA_CHECK(cudaMallocHost(&slot.data, bytes));
+      slot.bytes = bytes;
+    }
+    std::memcpy(slot.data, src, bytes);
+    HFC_CUDA_CHECK(cudaMemcpyAsync(dst, slot.data, bytes, cudaMemcpyHostToDevice, stream()));
+    HFC_CUDA_CHECK(cudaEventRecord(slot.event, stream()));
+  }
+
+ private:
+  struct Slot {
+    void* data = nullptr;
+    std::size_t bytes = 0;
+    cudaEvent_t event = nullptr;
+  };
+  std::mutex mutex_;
+  Slot slots_[2];
+  int next_ = 0;
+};
+
 // Copies are queued on the context's stream like the kernels. A host-to-device copy returns once
 // the host buffer has been staged (it may be reused at once); a device-to-host copy waits for the
 // data, since the caller reads it next.
@@ -105,7 +145,9 @@ void copy_n(cuda, const T* src, std::int64_t n, T* dst) {
 }
 template <class T>
 void transfer(cpu, cuda, const T* src, std::int64_t n, T* dst) {
-  HFC_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<std::size_t>(n) * sizeof(T), cudaMemcpyHostToDevice, stream()));
+  const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(T);
+  if (bytes >= PinnedStaging::kMinBytes) return PinnedStaging::instance().copy_to_device(src, bytes, dst);
+  HFC_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
 }
 template <class T>
 void transfer(cuda, cuda, const T* src, std::int64_t n, T* dst) {  // Tensor::to<cuda>() on the device: a clone
