@@ -98,8 +98,8 @@ void fill_n(cuda, T* dst, std::int64_t n, T value) {
 }
 // Large host-to-device copies (a training batch) go through pinned staging buffers, two in turn:
 // the host's copy into pinned memory overlaps the GPU work already queued, and the DMA from it is
-// asynchronous, where a copy from pageable memory makes the host wait for the stream. A buffer is
-// reused once the event after its last DMA has passed.
+// asynchronous for certain (from pageable memory the driver stages the copy itself and may make
+// the host wait). A buffer is reused once the event after its last DMA has passed.
 class PinnedStaging {
  public:
   static constexpr std::size_t kMinBytes = std::size_t(1) << 20;
