@@ -44,6 +44,21 @@ TEST_CASE("cuda frequency filter matches the cpu backend (cuFFT against FFTW), 1
   }
 }
 
+TEST_CASE("cuda frequency filter on views at an odd float offset (cuFFT's alignment), into a view too") {
+  if (test::no_gpu()) return;
+  const std::int64_t h = 7, w = 7;  // 49 floats a map: the second map starts 4 bytes off alignment
+  const auto x = randn(std::size_t(3 * h * w), 13);
+  const auto all = Tensor<float, cuda>::from(Shape{3, h, w}, x);
+  auto out = Tensor<float, cuda>::zeros(Shape{3, h, w});
+  auto rows = out.narrow(1, 2);
+  frequency_filter(all.narrow(1, 2), IdealHighPass{0.25}, rows);
+  const std::vector<float> tail(x.begin() + h * w, x.end());
+  const auto got = out.to_vector();
+  CHECK(max_abs_diff(std::vector<float>(got.begin() + h * w, got.end()),
+                     test::reference_ideal_filter(tail, 2, h, w, true, 0.25)) < 1e-5);
+  for (std::int64_t i = 0; i < h * w; ++i) CHECK(got[std::size_t(i)] == 0.0f);  // the first map untouched
+}
+
 TEST_CASE("cuda correlation and its backward match direct loops") {
   if (test::no_gpu()) return;
   const std::int64_t n = 3, h = 6, w = 5, lq = 5, lk = 5;
