@@ -80,7 +80,7 @@ class DeviceChannelSums {
     constexpr int threads = 256;
     detail::channel_partial_sums<K><<<dim3(static_cast<unsigned>(c), static_cast<unsigned>(splits_)), threads, 0,
                                       stream()>>>(terms, n, plane, splits_, partial_.get());
-    HFC_CUDA_CHECK_LAUNCH("channel_partial_sums");
+    HFC_CUDA_AFTER_LAUNCH("channel_partial_sums");
   }
   ChannelSumsView<K> view() const { return {partial_.get(), splits_}; }
 

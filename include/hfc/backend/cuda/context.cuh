@@ -11,6 +11,7 @@
 #include <cuda_runtime.h>
 #include <cusolverDn.h>
 
+#include <cstdlib>
 #include <mutex>
 #include <string>
 
@@ -32,6 +33,7 @@ inline void check_cusolver(cusolverStatus_t status, const char* call, const char
 
 #define HFC_CUBLAS_CHECK(call) ::hfc::cuda_backend::check_cublas((call), #call, __FILE__, __LINE__)
 #define HFC_CUSOLVER_CHECK(call) ::hfc::cuda_backend::check_cusolver((call), #call, __FILE__, __LINE__)
+#define HFC_CUDA_AFTER_LAUNCH(name) ::hfc::cuda_backend::check_after_launch(name, __FILE__, __LINE__)
 
 namespace hfc::cuda_backend {
 
@@ -74,9 +76,17 @@ class Context {
   // The same for Linear's GEMMs, off by default as torch.backends.cuda.matmul.allow_tf32.
   bool allow_tf32_matmul = false;
   SvdAlgorithm svd_algorithm = SvdAlgorithm::one_sided_jacobi;
+  // Debugging: wait for every kernel and library call and check it there, so that a fault inside
+  // a kernel is reported at its own launch, not at the next synchronisation. Set by the
+  // environment variable HFC_CUDA_SYNC=1 (as CUDA_LAUNCH_BLOCKING does for PyTorch); slow.
+  bool synchronize_each_launch = env_flag("HFC_CUDA_SYNC");
 
  private:
   Context() = default;
+  static bool env_flag(const char* name) {
+    const char* value = std::getenv(name);
+    return value && *value && std::string(value) != "0";
+  }
   std::once_flag stream_once_, cublas_once_, cusolver_once_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
@@ -84,6 +94,13 @@ class Context {
 };
 
 inline cudaStream_t stream() { return Context::get().stream(); }
+
+// After a kernel launch or library call: its launch error, and in synchronize_each_launch mode
+// any fault while it ran, reported with its name and place.
+inline void check_after_launch(const char* name, const char* file, int line) {
+  check_cuda(cudaGetLastError(), name, file, line);
+  if (Context::get().synchronize_each_launch) check_cuda(cudaStreamSynchronize(stream()), name, file, line);
+}
 
 // What the backend runs on, for logs: "cuda, NVIDIA H200 (sm_90, 139 GiB)".
 inline std::string describe(cuda) {

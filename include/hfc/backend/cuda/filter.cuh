@@ -104,6 +104,7 @@ void frequency_filter_kernel(cuda, const T* in, T* out, std::int64_t maps, std::
   HFC_CUFFT_CHECK(Types::r2c(forward, const_cast<T*>(in), spectrum.get()));  // R2C leaves its input intact
   for_each_index(maps * half, detail::ScaleSpectrum<typename Types::complex, T>{spectrum.get(), response, half});
   HFC_CUFFT_CHECK(Types::c2r(inverse, spectrum.get(), out));
+  HFC_CUDA_AFTER_LAUNCH("cuFFT filter");
 }
 
 }  // namespace hfc::cuda_backend

@@ -42,6 +42,7 @@ void gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T 
                                 static_cast<int>(k), &alpha, b, type, static_cast<int>(ldb), a, type,
                                 static_cast<int>(lda), &beta, c, type, static_cast<int>(ldc), compute,
                                 CUBLAS_GEMM_DEFAULT));
+  HFC_CUDA_AFTER_LAUNCH("cublasGemmEx");
 }
 
 // The same for `batch` products at once, operand i at a + i * stride_a (a stride of 0 repeats an
@@ -58,6 +59,7 @@ void gemm_batched(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64
       Context::get().cublas(), detail::cublas_op(tb), detail::cublas_op(ta), static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha,
       b, type, static_cast<int>(ldb), stride_b, a, type, static_cast<int>(lda), stride_a, &beta, c, type,
       static_cast<int>(ldc), stride_c, static_cast<int>(batch), compute, CUBLAS_GEMM_DEFAULT));
+  HFC_CUDA_AFTER_LAUNCH("cublasGemmStridedBatchedEx");
 }
 
 }  // namespace hfc::cuda_backend

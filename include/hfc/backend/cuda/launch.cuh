@@ -32,7 +32,7 @@ template <class Body>
 void for_each_index(std::int64_t n, const Body& body) {
   if (n <= 0) return;
   detail::for_each_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(n, body);
-  HFC_CUDA_CHECK_LAUNCH("for_each_kernel");
+  HFC_CUDA_AFTER_LAUNCH("for_each_kernel");
 }
 
 }  // namespace hfc::cuda_backend

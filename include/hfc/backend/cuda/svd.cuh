@@ -196,7 +196,7 @@ void svd_kernel(cuda, const T* a, std::int64_t batch, std::int64_t m, std::int64
   // U and V are produced together; singular values alone skip writing them.
   detail::jacobi_svd_kernel<T><<<static_cast<unsigned>(batch), warps * 32, shared, stream()>>>(
       a, static_cast<int>(m), static_cast<int>(n), transpose, 30, s, u, v, nullptr);
-  HFC_CUDA_CHECK_LAUNCH("jacobi_svd_kernel");
+  HFC_CUDA_AFTER_LAUNCH("jacobi_svd_kernel");
 }
 
 template <class B, class T>

@@ -260,7 +260,7 @@ inline void gram_jacobi_svd_batched(const float* a, std::int64_t batch, std::int
                                       cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)));
   detail::gram_jacobi_svd_kernel<float><<<static_cast<unsigned>(batch), 512, shared, stream()>>>(
       a, int(m), int(n), 30, s, u, v);
-  HFC_CUDA_CHECK_LAUNCH("gram_jacobi_svd_kernel");
+  HFC_CUDA_AFTER_LAUNCH("gram_jacobi_svd_kernel");
 }
 
 }  // namespace hfc::cuda_backend
