@@ -100,9 +100,7 @@ Outputs small_layers() {
   ReLU<float, B> relu;
   for (auto& [name, v] : run_layer<B>(relu, Shape{3, 4, 5, 6}, 13)) out.emplace_back("relu " + name, v);
   ReLU6<float, B> relu6;
-  for (auto& [name, v] : run_layer<B>(relu6, Shape{3, 4, 5, 6}, 14)) {
-    out.emplace_back("relu6 " + name, v);
-  }
+  for (auto& [name, v] : run_layer<B>(relu6, Shape{3, 4, 5, 6}, 14)) out.emplace_back("relu6 " + name, v);
   AdaptiveAvgPool2d<float, B> avg;
   for (auto& [name, v] : run_layer<B>(avg, Shape{3, 5, 7, 6}, 15)) out.emplace_back("avgpool " + name, v);
   Rng rng(16);

@@ -92,16 +92,16 @@ class HfcAttention : public TrainingFlag {
     const std::int64_t n = x.size(0), h = x.size(2), w = x.size(3);
     const bool keep = grad_enabled();
 
-    // The pointwise conv runs as a function of its layer's weight: backward writes its input
-    // gradient together with the gate's (gated_projection_backward), not through the layer.
-    const auto key_map =
-        conv2d(x, pointwise.weight.value, pointwise.bias.value, pointwise.options().geometry);  // [N, 1, H, W]
     // The maps the pairs use, stacked [M N, H, W] for one batched SVD: one GPU launch of M N
-    // blocks instead of M launches of N, and a balanced share of matrices per cpu thread.
+    // blocks instead of M launches of N, and a balanced share of matrices per cpu thread. The
+    // pointwise conv and the filters write straight into their rows (Tensor::narrow views).
     auto stacked = Tensor<T, B>::empty(Shape{maps_used_ * n, h, w});
     auto map_rows = [&](Map m) { return stacked.narrow(slot_[m] * n, n); };
+    // The pointwise conv runs as a function of its layer's weight: backward writes its input
+    // gradient together with the gate's (gated_projection_backward), not through the layer.
     auto key_rows = map_rows(key);
-    copy_(key_rows, key_map);
+    conv2d(x, pointwise.weight.value, pointwise.bias.value, pointwise.options().geometry, key_rows);
+    const auto key_map = key_rows.reshape(Shape{n, 1, h, w});
     if (used_[high]) {
       auto rows = map_rows(high);
       frequency_filter(key_map, high_pass_, rows);

@@ -30,14 +30,23 @@ Conv2dDims conv2d_dims(const Tensor<T, B>& x, const Tensor<T, B>& weight, const 
   return d;
 }
 
-// y = conv2d(x, weight) + bias; bias is [O] or an undefined tensor.
+// y = conv2d(x, weight) + bias into `y`, which holds N O OH OW elements (it may be a view: rows of
+// a larger tensor, see Tensor::narrow); bias is [O] or an undefined tensor.
+template <Scalar T, Backend B>
+void conv2d(const Tensor<T, B>& x, const Tensor<T, B>& weight, const Tensor<T, B>& bias, const Conv2dGeometry& g,
+            Tensor<T, B>& y) {
+  const Conv2dDims d = conv2d_dims(x, weight, g);
+  if (bias.defined()) check_shape(bias, Shape{d.o}, "conv2d: bias");
+  check(y.defined() && y.numel() == d.n * d.o * d.oh * d.ow, "conv2d: output of shape ", y.shape(),
+        " does not hold the ", Shape{d.n, d.o, d.oh, d.ow}, " result");
+  conv2d_forward_kernel(B{}, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, d, y.data());
+}
 template <Scalar T, Backend B>
 Tensor<T, B> conv2d(const Tensor<T, B>& x, const Tensor<T, B>& weight, const Tensor<T, B>& bias,
                     const Conv2dGeometry& g = {}) {
   const Conv2dDims d = conv2d_dims(x, weight, g);
-  if (bias.defined()) check_shape(bias, Shape{d.o}, "conv2d: bias");
   auto y = Tensor<T, B>::empty(Shape{d.n, d.o, d.oh, d.ow});
-  conv2d_forward_kernel(B{}, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, d, y.data());
+  conv2d(x, weight, bias, g, y);
   return y;
 }
 

@@ -12,12 +12,4 @@ void add_(Tensor<T, B>& y, const Tensor<T, B>& x, T alpha = T(1)) {
   axpy_kernel(B{}, y.numel(), alpha, x.data(), y.data());
 }
 
-// y = x, in place (torch.Tensor.copy_): y may be a view, e.g. rows of a larger tensor (narrow).
-template <Scalar T, Backend B>
-void copy_(Tensor<T, B>& y, const Tensor<T, B>& x) {
-  check(y.defined() && x.defined(), "copy_: undefined tensor");
-  check(y.numel() == x.numel(), "copy_: shapes ", y.shape(), " and ", x.shape(), " hold different element counts");
-  if (y.numel() > 0) copy_n(B{}, x.data(), x.numel(), y.data());
-}
-
 }  // namespace hfc

@@ -33,5 +33,3 @@ inline std::string device_status() {
 }  // namespace hfc::cuda_backend
 
 #define HFC_CUDA_CHECK(call) ::hfc::cuda_backend::check_cuda((call), #call, __FILE__, __LINE__)
-// After a kernel launch: reports launch-configuration errors at the launch site.
-#define HFC_CUDA_CHECK_LAUNCH(name) ::hfc::cuda_backend::check_cuda(cudaGetLastError(), name, __FILE__, __LINE__)

@@ -27,8 +27,6 @@ namespace hfc::cuda_backend {
 
 namespace detail {
 
-// round_robin_pair: svd_gram.cuh.
-
 // The Jacobi rotation (c, s) that zeroes w_p . w_q, with t = s / c. The angle may be rounded
 // (t takes a fast division), but c = 1/sqrt(1 + t^2) takes correctly rounded float operations: an
 // approximate rsqrt has a biased error that compounds over the thousand rotations a column sees
@@ -50,8 +48,8 @@ __device__ inline void jacobi_rotation(double alpha, double beta, double dot, T&
 }
 
 template <class T>
-__global__ void __launch_bounds__(1024) jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int max_sweeps, T* s, T* u, T* v,
-                                  int* sweeps_done) {
+__global__ void __launch_bounds__(1024)
+    jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int max_sweeps, T* s, T* u, T* v, int* sweeps_done) {
   extern __shared__ unsigned char shared_bytes[];
   const int rows = transpose ? n : m, cols = transpose ? m : n;
   double* norm2 = reinterpret_cast<double*>(shared_bytes);  // squared column norms (see below)
@@ -185,9 +183,7 @@ void svd_kernel(cuda, const T* a, std::int64_t batch, std::int64_t m, std::int64
   // The double norms, then W, V and sigma.
   const std::size_t shared = static_cast<std::size_t>(cols) * sizeof(double) +
                              static_cast<std::size_t>(rows * cols + cols * cols + cols) * sizeof(T);
-  int device = 0, limit = 0;
-  HFC_CUDA_CHECK(cudaGetDevice(&device));
-  HFC_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  const int limit = max_shared_bytes_per_block();
   check(shared <= static_cast<std::size_t>(limit), "cuda svd: a ", m, "x", n, " matrix needs ", shared,
         " bytes of shared memory, the device allows ", limit, " per block");
   HFC_CUDA_CHECK(cudaFuncSetAttribute(detail::jacobi_svd_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
