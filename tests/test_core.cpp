@@ -34,7 +34,7 @@ TEST_CASE("Tensor: zero-initialised, shared on copy, independent on clone") {
                        doctest::Contains("3 values given for shape [2, 2]"), Error);
 }
 
-TEST_CASE("Tensor::narrow: rows of the first dimension as a view; writes show in both, outside rows is an error") {
+TEST_CASE("Tensor::narrow: rows of the first dimension as a view, writes show in both, outside rows is an error") {
   auto x = Tensor<float>::from(Shape{4, 2, 3}, [] {
     std::vector<float> v(24);
     for (std::size_t i = 0; i < v.size(); ++i) v[i] = float(i);

@@ -106,7 +106,7 @@ bool disjoint_and_complete(const Split& split, std::size_t n) {
 // ---------------------------------------------------------------------------------------------
 // Images
 
-TEST_CASE("io/image: PNG round trip in memory and on disk, gray and RGB; to_gray is PIL's luma") {
+TEST_CASE("io/image: PNG round trip in memory and on disk, gray and RGB, to_gray is PIL's luma") {
   TempDir dir;
   for (const int channels : {1, 3}) {
     const Image image = pattern_image(13, 7, channels);
@@ -201,7 +201,7 @@ TEST_CASE("resize_bilinear equals torch.nn.functional.interpolate(bilinear, alig
   for (std::size_t i = 0; i < out.size(); ++i) CHECK(out[i] == doctest::Approx(torch_3x11[i]).epsilon(1e-6));
 }
 
-TEST_CASE("ImageTransform: gray, [0,1], resize, normalise; flip mirrors; crop shifts in zero padding") {
+TEST_CASE("ImageTransform: gray, [0,1], resize, normalise, flip mirrors, crop shifts in zero padding") {
   const Image rgb = pattern_image(20, 16, 3);
   const Image gray = to_gray(rgb);
   std::vector<float> plane;
@@ -298,7 +298,7 @@ TEST_CASE("FER2013: rows read back exactly, with the Training / PublicTest+Priva
   CHECK(split.test == std::vector<std::size_t>{1, 2});
 }
 
-TEST_CASE("FER2013: every malformed row raises naming file and line; skip_bad counts them") {
+TEST_CASE("FER2013: every malformed row raises naming file and line, skip_bad counts them") {
   TempDir dir;
   const auto csv = dir.path / "fer.csv";
   auto short_pixels = fer_pixels(0);
@@ -397,7 +397,7 @@ TEST_CASE("JAFFE: labels from the names, 213 images, stratified seeded split 158
   for (const auto i : by_poser.test) CHECK(train_posers.count(data.samples[i].subject) == 0);
 }
 
-TEST_CASE("JAFFE: a bad name or a corrupt TIFF names the file; skip_bad counts; a missing folder raises") {
+TEST_CASE("JAFFE: a bad name or a corrupt TIFF names the file, skip_bad counts, a missing folder raises") {
   TempDir dir;
   make_jaffe_tree(dir.path);
   write_tiff(dir.path / "KA.XX1.300.tiff", pattern_image(8, 8, 1));
@@ -451,7 +451,7 @@ void make_ckplus_tree(const fs::path& root) {
 
 }  // namespace
 
-TEST_CASE("CK+: the last 3 frames of 327 labelled sequences give 981 images; 735/246 keeps sequences whole") {
+TEST_CASE("CK+: the last 3 frames of 327 labelled sequences give 981 images, 735/246 keeps sequences whole") {
   TempDir dir;
   make_ckplus_tree(dir.path);
   const Dataset data = read_ckplus(dir.path);
@@ -490,7 +490,7 @@ TEST_CASE("CK+: the last 3 frames of 327 labelled sequences give 981 images; 735
   CHECK(std::abs(double(by_subject.test.size()) - 246.0) <= 12.0);  // whole subjects: approximate
 }
 
-TEST_CASE("CK+: bad label files and short sequences name the file; skip_bad skips the sequence") {
+TEST_CASE("CK+: bad label files and short sequences name the file, skip_bad skips the sequence") {
   TempDir dir;
   make_ckplus_tree(dir.path);
   const auto label_file = [&](const char* subject, const char* seq) {
@@ -670,7 +670,7 @@ std::vector<Batch> epoch_of(BatchLoader& loader, std::uint64_t epoch) {
 
 }  // namespace
 
-TEST_CASE("BatchLoader: same batches for any thread count; each epoch a new order covering every sample once") {
+TEST_CASE("BatchLoader: same batches for any thread count, each epoch a new order covering every sample once") {
   const Dataset data = make_synthetic(45, 3);
   const ImageTransform transform({.size = 32, .flip = true, .crop_padding = 2});
   std::vector<std::vector<Batch>> runs;
@@ -752,7 +752,7 @@ TEST_CASE("BatchLoader: with compute slower than decoding, next() does not wait 
   CHECK(total < 0.5 * per_batch);
 }
 
-TEST_CASE("BatchLoader: stops cleanly mid-epoch; a worker's error reaches the consumer naming the file") {
+TEST_CASE("BatchLoader: stops cleanly mid-epoch, a worker's error reaches the consumer naming the file") {
   const Dataset data = make_synthetic(64, 2);
   {
     BatchLoader loader(data, all_indices(data), ImageTransform({.size = 64}), {.batch_size = 4, .threads = 2});

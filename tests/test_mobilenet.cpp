@@ -2,7 +2,7 @@
 
 using namespace hfc;
 
-TEST_CASE("MobileNetV2: torchvision's parameter count and state_dict names; +767 with HFC attention") {
+TEST_CASE("MobileNetV2: torchvision's parameter count and state_dict names, +767 with HFC attention") {
   auto net = mobilenet_v2<float>({.in_channels = 1, .num_classes = 7});
   CHECK(parameter_count(net) == 2232263);
   std::vector<std::string> names;

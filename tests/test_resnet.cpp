@@ -2,7 +2,7 @@
 
 using namespace hfc;
 
-TEST_CASE("ResNet18: torchvision's parameter count, names and shapes; +708 with HFC attention") {
+TEST_CASE("ResNet18: torchvision's parameter count, names and shapes, +708 with HFC attention") {
   auto net = resnet18<float>({.in_channels = 1, .num_classes = 7});
   CHECK(parameter_count(net) == 11173831);
   std::vector<std::string> names;

@@ -444,7 +444,7 @@ TEST_CASE("safetensors: a 3-channel stem loads into a 1-channel model as the sum
   check_stem(rgb_mobilenet, gray_mobilenet, "features.0.0.weight");
 }
 
-TEST_CASE("safetensors: writes are atomic; a failed write leaves the old file and no temporary file") {
+TEST_CASE("safetensors: writes are atomic, a failed write leaves the old file and no temporary file") {
   ScratchDir dir;
   const auto target = dir.path / "w.safetensors";
   StoredTensors tensors;

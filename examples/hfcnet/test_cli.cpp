@@ -195,7 +195,7 @@ TEST_CASE("usage errors exit 2, runtime failures exit 1 with a message naming th
   CHECK(o.err.find("nothing.safetensors") != std::string::npos);
 }
 
-TEST_CASE("train --device cuda: on a GPU it trains as the cpu does; elsewhere it says why it cannot") {
+TEST_CASE("train --device cuda: on a GPU it trains as the cpu does, elsewhere it says why it cannot") {
   const Scratch s("train_cuda");
   REQUIRE(s.run("train " + kTiny + " --epochs 2 --out cpu").status == 0);
   const auto gpu = s.run("train " + kTiny + " --epochs 2 --device cuda --out gpu");
