@@ -1,7 +1,6 @@
 // The cuda SVD against a double-precision reference, and its backward against the formula
 // computed on the host. Every case prints "SKIPPED: no CUDA device" and returns where there is no
 // GPU; ctest reports those as skipped.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <algorithm>
