@@ -20,11 +20,12 @@ void frequency_filter_kernel(cpu, const T* in, T* out, std::int64_t maps, std::i
 #pragma omp parallel for schedule(static)
   for (std::int64_t m = 0; m < maps; ++m) {
     struct Spectrum;
-    auto* spectrum = scratch<std::complex<T>, Spectrum>(static_cast<std::size_t>(half));
+    auto* spectrum = aligned_scratch<std::complex<T>, Spectrum>(static_cast<std::size_t>(half));
+    const auto& pair = plans.for_arrays(in + m * area, spectrum, out + m * area);
     // r2c does not modify its input (out-of-place, FFTW_PRESERVE_INPUT is its default).
-    Fftw<T>::execute(plans.forward, const_cast<T*>(in + m * area), spectrum);
+    Fftw<T>::execute(pair.forward, const_cast<T*>(in + m * area), spectrum);
     for (std::int64_t i = 0; i < half; ++i) spectrum[i] *= response[i];
-    Fftw<T>::execute(plans.inverse, spectrum, out + m * area);
+    Fftw<T>::execute(pair.inverse, spectrum, out + m * area);
   }
 }
 

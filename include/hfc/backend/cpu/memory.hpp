@@ -5,6 +5,7 @@
 #include <bit>
 #include <mutex>
 #include <unordered_map>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -159,6 +160,15 @@ T* scratch(std::size_t count) {
   thread_local std::vector<T> buffer;
   if (buffer.size() < count) buffer.resize(count);
   return buffer.data();
+}
+
+// scratch, starting on a kAlignment boundary (for SIMD code that needs aligned arrays).
+template <class T, class Slot>
+T* aligned_scratch(std::size_t count) {
+  static_assert(kAlignment % alignof(T) == 0);
+  constexpr std::size_t slack = (kAlignment + sizeof(T) - 1) / sizeof(T);
+  auto address = reinterpret_cast<std::uintptr_t>(scratch<T, Slot>(count + slack));
+  return reinterpret_cast<T*>((address + kAlignment - 1) / kAlignment * kAlignment);
 }
 
 }  // namespace hfc::cpu_backend
