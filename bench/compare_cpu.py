@@ -6,7 +6,7 @@ prints the Markdown table kept in docs/performance.md.
 
 Both sides get OMP_NUM_THREADS=2 and OPENBLAS_NUM_THREADS=1 (the anchors' settings) and run in
 one invocation, PyTorch first; the machines are shared and noisy, so compare ratios from one run.
-With --rounds N the two sides alternate N times (PyTorch's time here has moved between 55 and
+With --rounds N the two sides alternate N times (PyTorch's time here has moved between 50 and
 80 ms at (64, 56) from one minute to the next); the table then gives each side's median and the
 median speed-up of the rounds, with its smallest and largest in brackets."""
 import argparse

@@ -15,6 +15,16 @@
 
 namespace hfc::test {
 
+// Entry (i, j) of matrix b of U diag(d) V^T, in double: U is batch x m x k, V batch x n x k and d
+// batch x k, row-major.
+inline double u_diag_vt(const std::vector<float>& u, const std::vector<float>& d, const std::vector<float>& v,
+                        std::int64_t b, std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t i, std::int64_t j) {
+  double sum = 0;
+  for (std::int64_t c = 0; c < k; ++c)
+    sum += double(u[std::size_t((b * m + i) * k + c)]) * d[std::size_t(b * k + c)] * v[std::size_t((b * n + j) * k + c)];
+  return sum;
+}
+
 // Singular values within tol * s_max of the reference; A = U diag(s) V^T; U^T U = V^T V = I on the
 // columns with s_i > 1e-3 s_max, to a few times the Jacobi stopping threshold rows * epsilon
 // (columns pass it orthogonal to that relative tolerance); s descending.
@@ -29,12 +39,8 @@ inline void check_svd_results(const std::vector<float>& host, std::int64_t batch
     double err = 0, recon = 0, ortho = 0;
     for (std::int64_t i = 0; i < k; ++i) err = std::max(err, std::abs(s[std::size_t(b * k + i)] - ref[std::size_t(b * k + i)]));
     for (std::int64_t i = 0; i < m; ++i)
-      for (std::int64_t j = 0; j < n; ++j) {
-        double sum = 0;
-        for (std::int64_t c = 0; c < k; ++c)
-          sum += double(u[std::size_t((b * m + i) * k + c)]) * s[std::size_t(b * k + c)] * v[std::size_t((b * n + j) * k + c)];
-        recon = std::max(recon, std::abs(sum - host[std::size_t((b * m + i) * n + j)]));
-      }
+      for (std::int64_t j = 0; j < n; ++j)
+        recon = std::max(recon, std::abs(u_diag_vt(u, s, v, b, m, n, k, i, j) - host[std::size_t((b * m + i) * n + j)]));
     for (std::int64_t c1 = 0; c1 < k; ++c1)
       for (std::int64_t c2 = 0; c2 < k; ++c2) {
         if (s[std::size_t(b * k + c1)] < 1e-3 * smax || s[std::size_t(b * k + c2)] < 1e-3 * smax) continue;
