@@ -1,4 +1,5 @@
 #include "support.hpp"
+#include <mutex>
 
 using namespace hfc;
 
@@ -153,4 +154,84 @@ TEST_CASE("sigmoid_gate rejects a gate that does not broadcast") {
   CHECK_THROWS_WITH_AS(sigmoid_gate(Tensor<float>({2, 2, 4, 4}), x), doctest::Contains("does not broadcast"), Error);
   CHECK_THROWS_WITH_AS(sigmoid_gate(Tensor<float>({2, 1, 4, 5}), x), doctest::Contains("expected [2, 1, 4, 4]"), Error);
   CHECK_THROWS_AS(sigmoid_gate_backward(Tensor<float>({2, 3, 4, 5}), x, Tensor<float>({2, 1, 4, 4})), Error);
+}
+
+namespace {
+// A map gradient for the chained gated_projection_backward that depends on the sample's index,
+// so rows handed over at the wrong offset show: dk = dz * (b + 1) + 0.25 for sample b. It records
+// the ranges it was called with.
+struct IndexedMapGradient {
+  std::mutex mutex;
+  std::vector<std::pair<std::int64_t, std::int64_t>> calls;  // (first, rows)
+
+  template <class T>
+  void operator()(const Tensor<T>& dz, Tensor<T>& dk, std::int64_t first) {
+    {
+      std::lock_guard lock(mutex);
+      calls.emplace_back(first, dz.size(0));
+    }
+    const std::int64_t plane = dz.numel() / dz.size(0);
+    for (std::int64_t i = 0; i < dz.numel(); ++i) dk.data()[i] = dz.data()[i] * T(first + i / plane + 1) + T(0.25);
+  }
+};
+}  // namespace
+
+// Whole for a small batch; a few samples at a time for one whose dy and x exceed the cache
+// (6 x 16 x 300 x 300 floats, 69 MB), each against the three steps run one after the other.
+TEST_CASE("gated_projection_backward with a map gradient equals the gate, map and projection steps in turn") {
+  Rng rng(38);
+  for (const Shape& shape : {Shape{3, 4, 5, 6}, Shape{6, 16, 300, 300}}) {
+    INFO("shape ", shape);
+    const auto x = test::random_tensor<float>(shape, rng), dy = test::random_tensor<float>(shape, rng);
+    const auto w = test::random_tensor<float>(Shape{1, shape[1], 1, 1}, rng);
+    const Shape gate_shape{shape[0], 1, shape[2], shape[3]};
+    const auto gate = test::random_tensor<float>(gate_shape, rng, 0, 1);
+
+    const auto steps = sigmoid_gate_backward(dy, x, gate);
+    auto dk_ref = Tensor<float>::empty(gate_shape);
+    IndexedMapGradient{}(steps.dz, dk_ref, 0);
+    auto dx_ref = Tensor<float>::empty(shape);
+    auto dw_ref = Tensor<float>::full(w.shape(), 0.5f);
+    gated_projection_backward(dy, x, gate, w, dk_ref, dx_ref, dw_ref);
+
+    IndexedMapGradient map_gradient;
+    auto dz = Tensor<float>::empty(gate_shape), dx = Tensor<float>::empty(shape);
+    auto dw = Tensor<float>::full(w.shape(), 0.5f);
+    gated_projection_backward(dy, x, gate, w, map_gradient, dz, dx, dw);
+    CHECK(test::max_rel_error(dz, steps.dz) < 1e-6);
+    CHECK(test::max_rel_error(dx, dx_ref) < 1e-6);
+    CHECK(test::max_rel_error(dw, dw_ref) < 1e-5);
+
+    // The ranges cover the batch once; the large batch went a few samples at a time.
+    auto calls = map_gradient.calls;
+    std::sort(calls.begin(), calls.end());
+    std::int64_t next = 0;
+    for (const auto& [first, rows] : calls) {
+      CHECK(first == next);
+      next = first + rows;
+    }
+    CHECK(next == shape[0]);
+    CHECK((calls.size() > 1) == (shape[0] == 6));
+  }
+}
+
+TEST_CASE("gated_projection_backward with a map gradient: its exception comes out, its rows stay its own") {
+  Rng rng(39);
+  for (const Shape& shape : {Shape{3, 4, 5, 6}, Shape{6, 16, 300, 300}}) {
+    INFO("shape ", shape);
+    const auto x = test::random_tensor<float>(shape, rng);
+    const auto w = test::random_tensor<float>(Shape{1, shape[1], 1, 1}, rng);
+    const Shape gate_shape{shape[0], 1, shape[2], shape[3]};
+    const auto gate = test::random_tensor<float>(gate_shape, rng, 0, 1);
+    auto dz = Tensor<float>::empty(gate_shape), dx = Tensor<float>::empty(shape);
+    auto dw = Tensor<float>::zeros(w.shape());
+    auto throwing = [](const Tensor<float>& rows, Tensor<float>&, std::int64_t first) {
+      if (first + rows.size(0) > 2) fail("map gradient failed at sample ", first);
+    };
+    CHECK_THROWS_WITH_AS(gated_projection_backward(x, x, gate, w, throwing, dz, dx, dw),
+                         doctest::Contains("map gradient failed at sample"), Error);
+    auto replacing = [](const Tensor<float>& rows, Tensor<float>& dk, std::int64_t) { dk = Tensor<float>::zeros(rows.shape()); };
+    CHECK_THROWS_WITH_AS(gated_projection_backward(x, x, gate, w, replacing, dz, dx, dw),
+                         doctest::Contains("must write into the dk rows it is given"), Error);
+  }
 }

@@ -112,40 +112,35 @@ class HfcAttention : public TrainingFlag {
     }
     svd_ = svd(stacked, keep);
 
-    const auto z = conv.forward(correlation(sigma_pairs(n), h, w));  // [N, 1, H, W]
+    // The 7x7 conv, like the pointwise one, runs as a function of its layer's weight: backward
+    // takes it a few samples at a time (key_map_gradient).
+    auto maps = correlation(sigma_pairs(0, n), h, w);  // [N, P, H, W]
+    const auto z = conv2d(maps, conv.weight.value, conv.bias.value, conv.options().geometry);  // [N, 1, H, W]
     auto gated = sigmoid_gate(z, x);
     gate_ = gated.gate;
     input_ = keep ? x : Tensor<T, B>();
+    correlation_ = keep ? std::move(maps) : Tensor<T, B>();
     return gated.y;
   }
 
   Tensor<T, B> backward(const Tensor<T, B>& dy) {
     check_forward_kept(input_.defined(), "HfcAttention");
     check_shape(dy, input_.shape(), "HfcAttention::backward: grad");
-    const std::int64_t n = dy.size(0), h = dy.size(2), w = dy.size(3);
-    GateGradients<T, B> g{Tensor<T, B>(), Tensor<T, B>::empty(Shape{n, 1, h, w})};  // dz only: dx comes last
-    sigmoid_gate_backward(dy, input_, gate_, g);
-
-    const auto d_sigma_pairs = correlation_backward(conv.backward(g.dz), sigma_pairs(n));
-
-    // Sum the singular-value gradients of each map over the pairs it takes part in, in the rows of
-    // the stacked SVD.
-    auto d_sigma = Tensor<T, B>::zeros(svd_.S.shape());
-    for (std::size_t p = 0; p < pairs_.size(); ++p) {
-      auto dq = d_sigma.narrow(slot_[pairs_[p].first] * n, n), dk = d_sigma.narrow(slot_[pairs_[p].second] * n, n);
-      add_(dq, d_sigma_pairs[p].query);
-      add_(dk, d_sigma_pairs[p].key);
-    }
-    // Back through the SVDs and the (self-adjoint) filters to x~.
-    auto d_maps = svd_backward(svd_, d_sigma);  // [M N, H, W]
-    const Shape map_shape{n, 1, h, w};
-    Tensor<T, B> d_key = d_maps.narrow(slot_[key] * n, n).reshape(map_shape);  // its rows, written in place
-    if (used_[high]) add_(d_key, frequency_filter(d_maps.narrow(slot_[high] * n, n).reshape(map_shape), high_pass_));
-    if (used_[low]) add_(d_key, frequency_filter(d_maps.narrow(slot_[low] * n, n).reshape(map_shape), low_pass_));
-
-    // x feeds both the gate and x~: one pass writes both branches' gradient.
+    // x feeds both the gate and x~: one pass writes both branches' gradient, the attention
+    // branch's worked out from the gate's gradient dz in between (on the cpu a few samples at a
+    // time, while their dy and x are in cache).
+    auto dz = Tensor<T, B>::empty(gate_.shape());
     auto dx = Tensor<T, B>::empty(dy.shape());
-    gated_projection_backward(dy, input_, gate_, pointwise.weight.value, d_key, dx, pointwise.weight.grad);
+    gated_projection_backward(
+        dy, input_, gate_, pointwise.weight.value,
+        [this](const Tensor<T, B>& dz_rows, Tensor<T, B>& d_key, std::int64_t first) {
+          key_map_gradient(dz_rows, d_key, first);
+        },
+        dz, dx, pointwise.weight.grad);
+    // The 7x7 conv's weight gradient, from the whole batch's dz at once: a sum that does not
+    // depend on how the samples were split among threads above.
+    conv2d_backward(dz, correlation_, conv.weight.value, conv.options().geometry,
+                    Conv2dGradients<T, B>{nullptr, false, &conv.weight.grad, nullptr});
     release();
     return dx;
   }
@@ -184,14 +179,44 @@ class HfcAttention : public TrainingFlag {
       default: return {{high, key}};
     }
   }
-  // The singular values the correlation takes, pair by pair (the last forward pass's).
-  std::vector<SigmaPair<T, B>> sigma_pairs(std::int64_t n) const {
+  // The rows of map m's SVDs (the last forward pass's) for samples [first, first + rows).
+  SvdResult<T, B> svd_rows(Map m, std::int64_t first, std::int64_t rows) const {
+    const std::int64_t at = slot_[m] * (svd_.S.size(0) / maps_used_) + first;  // the maps are stacked [M N, ...]
+    return {svd_.S.narrow(at, rows), svd_.U.defined() ? svd_.U.narrow(at, rows) : Tensor<T, B>(),
+            svd_.V.defined() ? svd_.V.narrow(at, rows) : Tensor<T, B>()};
+  }
+  // The singular values the correlation takes, pair by pair, for samples [first, first + rows).
+  std::vector<SigmaPair<T, B>> sigma_pairs(std::int64_t first, std::int64_t rows) const {
     std::vector<SigmaPair<T, B>> out;
-    for (const auto& [q, k] : pairs_) out.push_back({svd_.S.narrow(slot_[q] * n, n), svd_.S.narrow(slot_[k] * n, n)});
+    for (const auto& [q, k] : pairs_) out.push_back({svd_rows(q, first, rows).S, svd_rows(k, first, rows).S});
     return out;
+  }
+  // dL/dx~ of samples [first, first + rows) from their dL/dz: back through the 7x7 conv (input
+  // gradient only), the correlation, the SVDs and the (self-adjoint) filters. Called by several
+  // threads at once on the cpu, each with its own rows; writes nothing else.
+  void key_map_gradient(const Tensor<T, B>& dz, Tensor<T, B>& d_key, std::int64_t first) const {
+    const std::int64_t rows = dz.size(0);
+    Tensor<T, B> d_maps;
+    conv2d_backward(dz, correlation_.narrow(first, rows), conv.weight.value, conv.options().geometry,
+                    Conv2dGradients<T, B>{&d_maps, false, nullptr, nullptr});
+    const auto d_sigma_pairs = correlation_backward(d_maps, sigma_pairs(first, rows));
+    d_key.fill(T(0));
+    for (const Map m : {key, high, low}) {
+      if (!used_[m]) continue;
+      const auto r = svd_rows(m, first, rows);
+      // Map m's singular-value gradient: the sum over the pairs it takes part in.
+      auto d_sigma = Tensor<T, B>::zeros(r.S.shape());
+      for (std::size_t p = 0; p < pairs_.size(); ++p) {
+        if (pairs_[p].first == m) add_(d_sigma, d_sigma_pairs[p].query);
+        if (pairs_[p].second == m) add_(d_sigma, d_sigma_pairs[p].key);
+      }
+      const auto d_map = svd_backward(r, d_sigma).reshape(d_key.shape());
+      add_(d_key, m == key ? d_map : frequency_filter(d_map, m == high ? high_pass_ : low_pass_));
+    }
   }
   void release() {
     input_ = Tensor<T, B>();
+    correlation_ = Tensor<T, B>();
     svd_ = SvdResult<T, B>{};
   }
 
@@ -204,12 +229,13 @@ class HfcAttention : public TrainingFlag {
   std::int64_t maps_used_ = 0;
   // Kept by forward for backward.
   Tensor<T, B> input_, gate_;
+  Tensor<T, B> correlation_;  // the 7x7 conv's input, [N, pairs, H, W]
   SvdResult<T, B> svd_;  // of the used maps, stacked [M N, H, W]
 
  public:
   // Declared after the options they are built from (members initialise in declaration order).
   Conv2d<T, B> pointwise;  // C -> 1, 1x1, no bias: "pointwise.weight"
-  Conv2d<T, B> conv;       // pairs -> 1, 7x7, padding 3, no bias: "conv.weight"
+  Conv2d<T, B> conv;       // pairs -> 1, 7x7, padding 3, no bias: "conv.weight"; run as a function of it
 };
 
 }  // namespace hfc

@@ -76,4 +76,34 @@ void gated_projection_backward(const Tensor<T, B>& dy, const Tensor<T, B>& x, co
                                    x.size(1), x.size(2) * x.size(3), dx.data(), dweight.data());
 }
 
+// gated_projection_backward when dk is a function of the gate's gradient dz (as in HfcAttention,
+// where dz flows back through the attention branch to x~): writes dz (the gate's shape), calls
+// map_gradient(dz_rows, dk_rows, first) to fill dk_rows from dz_rows, the rows [first, first +
+// rows) of both, for ranges of samples that together cover the batch, then writes dx and adds to
+// dweight. When the batch's dy and x exceed the cache, the cpu backend takes each thread's samples
+// a few at a time through all three steps (backend/cpu/gating.hpp), so map_gradient may run on
+// several threads at once, each on its own rows; whatever else it writes must be its rows' own
+// too. An exception from it is rethrown here.
+template <Scalar T, Backend B, class MapGradient>
+void gated_projection_backward(const Tensor<T, B>& dy, const Tensor<T, B>& x, const Tensor<T, B>& gate,
+                               const Tensor<T, B>& weight, MapGradient&& map_gradient, Tensor<T, B>& dz,
+                               Tensor<T, B>& dx, Tensor<T, B>& dweight) {
+  detail::check_gate_shapes(gate, x, "gated_projection_backward");
+  check_shape(dy, x.shape(), "gated_projection_backward: grad");
+  check_shape(dz, gate.shape(), "gated_projection_backward: dz");
+  check_shape(weight, Shape{1, x.size(1), 1, 1}, "gated_projection_backward: weight");
+  check_shape(dweight, weight.shape(), "gated_projection_backward: weight grad");
+  check_shape(dx, x.shape(), "gated_projection_backward: dx");
+  auto dk = Tensor<T, B>::empty(gate.shape());
+  auto fill_rows = [&](std::int64_t first, std::int64_t rows) {
+    auto dk_rows = dk.narrow(first, rows);
+    const T* where = dk_rows.data();
+    map_gradient(dz.narrow(first, rows), dk_rows, first);
+    check(dk_rows.data() == where && dk_rows.numel() == rows * x.size(2) * x.size(3),
+          "gated_projection_backward: the map gradient must write into the dk rows it is given, not replace them");
+  };
+  chained_gate_backward_kernel(B{}, dy.data(), x.data(), gate.data(), weight.data(), x.size(0), x.size(1),
+                               x.size(2) * x.size(3), fill_rows, dz.data(), dk.data(), dx.data(), dweight.data());
+}
+
 }  // namespace hfc

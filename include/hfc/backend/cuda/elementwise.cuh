@@ -143,6 +143,17 @@ void gated_projection_backward_kernel(B, const T* dy, const T* x, const T* a, co
       Exec::template channel_sums<1>(detail::ProjectionWeightTerm<T>{x, dk, channels, plane}, batch, channels, plane);
   Exec::for_each(channels, detail::AddTotals<T>{sums.view(), dw});
 }
+// The three steps of the cpu backend's chained kernel, each over the whole batch: here one
+// launch per step beats taking samples a few at a time.
+template <class B, class T, class MapGradient>
+  requires RunsCudaAlgorithms<B>
+void chained_gate_backward_kernel(B, const T* dy, const T* x, const T* a, const T* w, std::int64_t batch,
+                                  std::int64_t channels, std::int64_t plane, MapGradient&& map_gradient, T* dz, T* dk,
+                                  T* dx, T* dw) {
+  sigmoid_gate_backward_kernel(B{}, dy, x, a, batch, channels, plane, static_cast<T*>(nullptr), dz);
+  map_gradient(std::int64_t{0}, batch);
+  gated_projection_backward_kernel(B{}, dy, x, a, w, dk, batch, channels, plane, dx, dw);
+}
 template <class B, class T>
   requires RunsCudaAlgorithms<B>
 void outer_product_kernel(B, const T* q, std::int64_t lq, const T* k, std::int64_t lk, std::int64_t batch,
