@@ -121,9 +121,9 @@ void gated_projection_backward_kernel(cpu, const T* dy, const T* x, const T* a, 
 //
 // When the batch's dy and x are larger than a last-level cache, each thread takes its samples a
 // few at a time (an L2's worth) through all three steps, so that the dx pass reads them again
-// from cache rather than memory: at [32, 64, 56, 56] HfcAttention's backward went from 3.4 to
-// 3.0 ms, and from 3.9 to 3.0 ms with the caches flushed before it; at [32, 64, 112, 112] from
-// 14.3 to 12.0 ms (docs/performance.md). map_gradient then runs on several threads at once, and
+// from cache rather than memory: at [32, 64, 56, 56] HfcAttention's backward went from 3.15 to
+// 2.89 ms, and from 3.44 to 2.82 ms with the caches flushed before it; at [32, 64, 112, 112]
+// from 14.3 to 12.0 ms (docs/performance.md). map_gradient then runs on several threads at once, and
 // the OpenMP loops inside it on one (nested regions are inactive). A batch that fits in the cache
 // gains nothing from that and would pay the calls' overhead (+30% at [32, 256, 14, 14]): it goes
 // through the three steps whole.
@@ -140,7 +140,7 @@ void chained_gate_backward_kernel(cpu, const T* dy, const T* x, const T* a, cons
     gated_projection_backward_kernel(cpu{}, dy, x, a, w, dk, batch, channels, plane, dx, dw);
     return;
   }
-  const bool streaming = true;  // the batch's dx is larger than the cache
+  const bool streaming = streams(static_cast<std::size_t>(batch * channels * plane) * sizeof(T));
   const std::int64_t share = (batch + omp_get_max_threads() - 1) / omp_get_max_threads();
   const std::int64_t step = std::clamp<std::int64_t>(static_cast<std::int64_t>(kL2 / pair_bytes), 1, share);
   struct Dots;
