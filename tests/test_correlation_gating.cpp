@@ -215,7 +215,7 @@ TEST_CASE("gated_projection_backward with a map gradient equals the gate, map an
   }
 }
 
-TEST_CASE("gated_projection_backward with a map gradient: its exception comes out, its rows stay its own") {
+TEST_CASE("gated_projection_backward with a map gradient: its exception comes out, its rows stay its own, bad shapes are named") {
   Rng rng(39);
   for (const Shape& shape : {Shape{3, 4, 5, 6}, Shape{6, 16, 300, 300}}) {
     INFO("shape ", shape);
@@ -233,5 +233,7 @@ TEST_CASE("gated_projection_backward with a map gradient: its exception comes ou
     auto replacing = [](const Tensor<float>& rows, Tensor<float>& dk, std::int64_t) { dk = Tensor<float>::zeros(rows.shape()); };
     CHECK_THROWS_WITH_AS(gated_projection_backward(x, x, gate, w, replacing, dz, dx, dw),
                          doctest::Contains("must write into the dk rows it is given"), Error);
+    CHECK_THROWS_WITH_AS(gated_projection_backward(x, x, gate, w, replacing, dx, dx, dw),
+                         doctest::Contains("gated_projection_backward: dz must have shape"), Error);
   }
 }

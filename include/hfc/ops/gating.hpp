@@ -58,6 +58,18 @@ GateGradients<T, B> sigmoid_gate_backward(const Tensor<T, B>& dy, const Tensor<T
   return g;
 }
 
+namespace detail {
+template <Scalar T, Backend B>
+void check_projection_shapes(const Tensor<T, B>& dy, const Tensor<T, B>& x, const Tensor<T, B>& gate,
+                             const Tensor<T, B>& weight, const Tensor<T, B>& dx, const Tensor<T, B>& dweight) {
+  check_gate_shapes(gate, x, "gated_projection_backward");
+  check_shape(dy, x.shape(), "gated_projection_backward: grad");
+  check_shape(weight, Shape{1, x.size(1), 1, 1}, "gated_projection_backward: weight");
+  check_shape(dweight, weight.shape(), "gated_projection_backward: weight grad");
+  check_shape(dx, x.shape(), "gated_projection_backward: dx");
+}
+}  // namespace detail
+
 // The input gradient of x [N, C, H, W] when x feeds both a sigmoid gate, y = gate * x, and a
 // 1x1 convolution to one channel without bias, k = sum_c weight_c x_c (HfcAttention's x~):
 // dx = gate * dy + weight_c * dk is written into dx (x's shape), and sum x * dk is added to
@@ -66,12 +78,8 @@ template <Scalar T, Backend B>
 void gated_projection_backward(const Tensor<T, B>& dy, const Tensor<T, B>& x, const Tensor<T, B>& gate,
                                const Tensor<T, B>& weight, const Tensor<T, B>& dk, Tensor<T, B>& dx,
                                Tensor<T, B>& dweight) {
-  detail::check_gate_shapes(gate, x, "gated_projection_backward");
-  check_shape(dy, x.shape(), "gated_projection_backward: grad");
+  detail::check_projection_shapes(dy, x, gate, weight, dx, dweight);
   check_shape(dk, gate.shape(), "gated_projection_backward: dk");
-  check_shape(weight, Shape{1, x.size(1), 1, 1}, "gated_projection_backward: weight");
-  check_shape(dweight, weight.shape(), "gated_projection_backward: weight grad");
-  check_shape(dx, x.shape(), "gated_projection_backward: dx");
   gated_projection_backward_kernel(B{}, dy.data(), x.data(), gate.data(), weight.data(), dk.data(), x.size(0),
                                    x.size(1), x.size(2) * x.size(3), dx.data(), dweight.data());
 }
@@ -88,12 +96,8 @@ template <Scalar T, Backend B, class MapGradient>
 void gated_projection_backward(const Tensor<T, B>& dy, const Tensor<T, B>& x, const Tensor<T, B>& gate,
                                const Tensor<T, B>& weight, MapGradient&& map_gradient, Tensor<T, B>& dz,
                                Tensor<T, B>& dx, Tensor<T, B>& dweight) {
-  detail::check_gate_shapes(gate, x, "gated_projection_backward");
-  check_shape(dy, x.shape(), "gated_projection_backward: grad");
+  detail::check_projection_shapes(dy, x, gate, weight, dx, dweight);
   check_shape(dz, gate.shape(), "gated_projection_backward: dz");
-  check_shape(weight, Shape{1, x.size(1), 1, 1}, "gated_projection_backward: weight");
-  check_shape(dweight, weight.shape(), "gated_projection_backward: weight grad");
-  check_shape(dx, x.shape(), "gated_projection_backward: dx");
   auto dk = Tensor<T, B>::empty(gate.shape());
   auto fill_rows = [&](std::int64_t first, std::int64_t rows) {
     auto dk_rows = dk.narrow(first, rows);
