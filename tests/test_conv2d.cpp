@@ -55,6 +55,8 @@ const Case kCases[] = {
     // Kernel rows go in one pass each: widths 3, 5 and 7 unrolled, others tap by tap.
     {"direct, 2x4 kernel, padding (1, 2)", {1, 2, 6, 7}, {2, 2, 2, 4}, {1, 1, 1, 2, 1, 1, 1}, true},
     {"direct, 5x5 dilated (1, 2), padding (2, 4)", {2, 1, 9, 10}, {1, 1, 5, 5}, {1, 1, 2, 4, 1, 2, 1}, false},
+    {"direct, 2x4 kernel, stride 2, dilation (1, 2)", {1, 2, 9, 11}, {2, 2, 2, 4}, {2, 2, 1, 2, 1, 2, 1}, false},
+    {"direct, dilated 3x3 at stride 3", {2, 1, 10, 10}, {1, 1, 3, 3}, {3, 3, 1, 1, 2, 2, 1}, true},
     {"GEMM pointwise", {2, 5, 4, 6}, {4, 5, 1, 1}, {}, true},
     // Five samples with small maps: the GEMM path puts several samples side by side in one GEMM
     // (chunks of 3 and 2 with two threads).

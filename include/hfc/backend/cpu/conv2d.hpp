@@ -6,8 +6,9 @@
 //    im2col: the input is its own column matrix.
 //  - direct: shifted multiply-adds, for groups with at most two output channels (depthwise
 //    convolutions, and the C->1 and k->1 convolutions of the attention modules), where a GEMM has
-//    nothing to reuse and im2col would only multiply the memory traffic. Stride 1 sweeps whole
-//    zero-padded planes per tap (PaddedPlane); other strides go row by row.
+//    nothing to reuse and im2col would only multiply the memory traffic. On zero-padded planes
+//    (PaddedPlane), a kernel row's taps at a time: at stride 1 a sweep over the whole plane,
+//    at other strides one per output row.
 // 3x3 stride-1 convolutions on maps of 49 outputs or more take Winograd instead of the GEMM path,
 // forward and both gradients (winograd.hpp).
 // Scratch buffers are per-thread and persist across calls.
@@ -135,31 +136,6 @@ void gemm_forward_chunk(const T* x, std::int64_t n0, std::int64_t count, const T
   }
 }
 
-// One sample, direct path: y_n[o] = sum over channels and taps of w * shifted x_n.
-template <class T>
-void direct_forward_sample(const T* xn, const T* w, const Conv2dDims& d, T* yn) {
-  const std::int64_t plane = d.oh * d.ow, sw = d.g.stride_w, cpg = d.c_per_group();
-  std::fill_n(yn, d.o * plane, T(0));
-  for (std::int64_t o = 0; o < d.o; ++o) {
-    const std::int64_t g = o / d.o_per_group();
-    for (std::int64_t c = 0; c < cpg; ++c) {
-      const T* xc = xn + (g * cpg + c) * d.h * d.w;
-      for (std::int64_t i = 0; i < d.kh; ++i)
-        for (std::int64_t j = 0; j < d.kw; ++j) {
-          const T wv = w[((o * cpg + c) * d.kh + i) * d.kw + j];
-          for_each_tap_row(d, i, j, [&](std::int64_t oy, std::int64_t y, std::int64_t lo, std::int64_t hi, std::int64_t x0) {
-            T* HFC_RESTRICT out = yn + o * plane + oy * d.ow;
-            const T* HFC_RESTRICT in = xc + y * d.w + x0;
-            if (sw == 1)
-              for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] += wv * in[ox];
-            else
-              for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] += wv * in[ox * sw];
-          });
-        }
-    }
-  }
-}
-
 // GEMM path for samples [n0, n0 + count): dw += dy col^T and dx (+)= col2im(W^T dy), with the
 // samples side by side as in gemm_forward_chunk.
 template <class T>
@@ -196,47 +172,12 @@ void gemm_backward_chunk(const T* dy, const T* x, std::int64_t n0, std::int64_t 
   }
 }
 
-// One sample, direct path: one sweep per (o, c, tap) gives both dw and dx.
-template <class T>
-void direct_backward_sample(const T* dyn, const T* xn, const T* w, const Conv2dDims& d, T* dxn, T* dw) {
-  const std::int64_t plane = d.oh * d.ow, sw = d.g.stride_w, cpg = d.c_per_group();
-  for (std::int64_t o = 0; o < d.o; ++o) {
-    const std::int64_t g = o / d.o_per_group();
-    for (std::int64_t c = 0; c < cpg; ++c) {
-      const T* xc = xn + (g * cpg + c) * d.h * d.w;
-      T* dxc = dxn ? dxn + (g * cpg + c) * d.h * d.w : nullptr;
-      for (std::int64_t i = 0; i < d.kh; ++i)
-        for (std::int64_t j = 0; j < d.kw; ++j) {
-          const std::int64_t widx = ((o * cpg + c) * d.kh + i) * d.kw + j;
-          const T wv = w[widx];
-          T acc = 0;
-          for_each_tap_row(d, i, j, [&](std::int64_t oy, std::int64_t y, std::int64_t lo, std::int64_t hi, std::int64_t x0) {
-            const T* HFC_RESTRICT g_out = dyn + o * plane + oy * d.ow;
-            const T* HFC_RESTRICT in = xc + y * d.w + x0;
-            if (dw) {
-              if (sw == 1) acc += dot(g_out + lo, in + lo, hi - lo);
-              else
-                for (std::int64_t ox = lo; ox < hi; ++ox) acc += g_out[ox] * in[ox * sw];
-            }
-            if (dxc) {
-              T* HFC_RESTRICT g_in = dxc + y * d.w + x0;
-              if (sw == 1)
-                for (std::int64_t ox = lo; ox < hi; ++ox) g_in[ox] += wv * g_out[ox];
-              else
-                for (std::int64_t ox = lo; ox < hi; ++ox) g_in[ox * sw] += wv * g_out[ox];
-            }
-          });
-          if (dw) dw[widx] += acc;
-        }
-    }
-  }
-}
-
-// Stride-1 direct path on padded planes. With the input zero-padded to hp x wp, the output at
-// (oy, ox) of tap (i, j) reads padded[(oy + i*dil_h) * wp + ox + j*dil_w]: one offset per tap for
-// the whole plane if the output is laid out with row stride wp too. Each tap is then a single
-// multiply-add over (oh - 1) * wp + ow contiguous elements, whatever the map size; the wp - ow
-// columns past each output row are computed and dropped (forward) or held at zero (backward).
+// The direct path on padded planes. With the input zero-padded to hp x wp, the output at (oy, ox)
+// of tap (i, j) reads padded[(oy * stride_h + i*dil_h) * wp + ox * stride_w + j*dil_w]: no bounds
+// to test. At unit stride that is one offset per tap for the whole plane if the output is laid
+// out with row stride wp too: each kernel row is then a single sweep over (oh - 1) * wp + ow
+// contiguous elements, whatever the map size; the wp - ow columns past each output row are
+// computed and dropped (forward) or held at zero (backward). At other strides, a sweep per output row.
 struct PaddedPlane {
   std::int64_t hp, wp, length;  // padded extents; elements each tap sweeps
 
@@ -245,44 +186,34 @@ struct PaddedPlane {
   std::int64_t tap_offset(const Conv2dDims& d, std::int64_t i, std::int64_t j) const {
     return i * d.g.dilation_h * wp + j * d.g.dilation_w;
   }
+  // Where output row oy's kernel row i starts reading (any stride).
+  std::int64_t input_row(const Conv2dDims& d, std::int64_t oy, std::int64_t i) const {
+    return (oy * d.g.stride_h + i * d.g.dilation_h) * wp;
+  }
   bool is_identity(const Conv2dDims& d) const { return d.g.pad_h == 0 && d.g.pad_w == 0; }
 };
 
-inline bool use_padded_planes(const Conv2dDims& d) { return d.g.stride_h == 1 && d.g.stride_w == 1; }
+// At unit stride the whole padded plane goes in one sweep per kernel row; at other strides one
+// sweep per output row.
+inline bool unit_stride(const Conv2dDims& d) { return d.g.stride_h == 1 && d.g.stride_w == 1; }
 
-// One kernel row's taps in one pass over the output, out[q] += sum_k w[k] in[q + k * step] for
-// q < length, in the order of the taps. Tap by tap, every tap loaded and stored all of out, and
-// those stores bounded the direct convolution (about 8 FMAs per cycle on the development VMs);
-// widths 3, 5 and 7 are unrolled.
-template <int K, class T>
+// One kernel row's taps in one pass over the output: out[q] += sum_k w[k] in[q * stride + k * step]
+// for q < length, in the order of the taps. Tap by tap, every tap loaded and stored all of out,
+// and those stores bounded the direct convolution (about 8 FMAs per cycle on the development
+// VMs). Widths 3, 5 and 7 at strides 1 and 2 are unrolled.
+template <int K, int Stride, class T>
 void add_kernel_row(T* HFC_RESTRICT out, const T* HFC_RESTRICT in, const T* w, std::int64_t step, std::int64_t length) {
   T wk[K];
   for (int k = 0; k < K; ++k) wk[k] = w[k];
 #pragma omp simd
   for (std::int64_t q = 0; q < length; ++q) {
     T sum = out[q];
-    for (int k = 0; k < K; ++k) sum += wk[k] * in[q + k * step];
+    for (int k = 0; k < K; ++k) sum += wk[k] * in[q * Stride + k * step];
     out[q] = sum;
   }
 }
-template <class T>
-void add_kernel_row(T* HFC_RESTRICT out, const T* HFC_RESTRICT in, const T* w, std::int64_t kw, std::int64_t step,
-                    std::int64_t length) {
-  switch (kw) {
-    case 3: return add_kernel_row<3>(out, in, w, step, length);
-    case 5: return add_kernel_row<5>(out, in, w, step, length);
-    case 7: return add_kernel_row<7>(out, in, w, step, length);
-    default:
-      for (std::int64_t k = 0; k < kw; ++k) {
-        const T wv = w[k];
-        const T* HFC_RESTRICT tap = in + k * step;
-        for (std::int64_t q = 0; q < length; ++q) out[q] += wv * tap[q];
-      }
-  }
-}
-
-// The weight gradients of one kernel row in one pass over g: dw[k] += sum_q g[q] in[q + k * step].
-template <int K, class T>
+// The weight gradients of one kernel row in one pass over g: dw[k] += sum_q g[q] in[q * stride + k * step].
+template <int K, int Stride, class T>
 void add_kernel_row_dots(const T* HFC_RESTRICT g, const T* HFC_RESTRICT in, std::int64_t step, std::int64_t length,
                          T* dw) {
   constexpr std::int64_t kBlock = 64 / sizeof(T);  // one vector's worth of partial sums per tap
@@ -291,22 +222,49 @@ void add_kernel_row_dots(const T* HFC_RESTRICT g, const T* HFC_RESTRICT in, std:
   for (; q + kBlock <= length; q += kBlock)
     for (int k = 0; k < K; ++k)
 #pragma omp simd
-      for (std::int64_t v = 0; v < kBlock; ++v) partial[k][v] += g[q + v] * in[q + k * step + v];
+      for (std::int64_t v = 0; v < kBlock; ++v) partial[k][v] += g[q + v] * in[(q + v) * Stride + k * step];
   for (int k = 0; k < K; ++k) {
     T sum = 0;
     for (std::int64_t v = 0; v < kBlock; ++v) sum += partial[k][v];
-    for (std::int64_t r = q; r < length; ++r) sum += g[r] * in[r + k * step];
+    for (std::int64_t r = q; r < length; ++r) sum += g[r] * in[r * Stride + k * step];
     dw[k] += sum;
   }
 }
-template <class T>
-void add_kernel_row_dots(const T* g, const T* in, std::int64_t kw, std::int64_t step, std::int64_t length, T* dw) {
+
+// Calls f.template operator()<K, Stride>() for the unrolled (kw, stride) pairs; false otherwise.
+template <class F>
+bool with_unrolled_row(std::int64_t kw, std::int64_t stride, F&& f) {
+  const auto at_stride = [&]<int K>() {
+    if (stride == 1) return f.template operator()<K, 1>(), true;
+    if (stride == 2) return f.template operator()<K, 2>(), true;
+    return false;
+  };
   switch (kw) {
-    case 3: return add_kernel_row_dots<3>(g, in, step, length, dw);
-    case 5: return add_kernel_row_dots<5>(g, in, step, length, dw);
-    case 7: return add_kernel_row_dots<7>(g, in, step, length, dw);
-    default:
-      for (std::int64_t k = 0; k < kw; ++k) dw[k] += dot(g, in + k * step, length);
+    case 3: return at_stride.template operator()<3>();
+    case 5: return at_stride.template operator()<5>();
+    case 7: return at_stride.template operator()<7>();
+    default: return false;
+  }
+}
+
+template <class T>
+void add_kernel_row(T* HFC_RESTRICT out, const T* HFC_RESTRICT in, const T* w, std::int64_t kw, std::int64_t step,
+                    std::int64_t stride, std::int64_t length) {
+  if (with_unrolled_row(kw, stride, [&]<int K, int S>() { add_kernel_row<K, S>(out, in, w, step, length); })) return;
+  for (std::int64_t k = 0; k < kw; ++k) {  // tap by tap
+    const T wv = w[k];
+    const T* HFC_RESTRICT tap = in + k * step;
+    for (std::int64_t q = 0; q < length; ++q) out[q] += wv * tap[q * stride];
+  }
+}
+template <class T>
+void add_kernel_row_dots(const T* HFC_RESTRICT g, const T* HFC_RESTRICT in, std::int64_t kw, std::int64_t step,
+                         std::int64_t stride, std::int64_t length, T* dw) {
+  if (with_unrolled_row(kw, stride, [&]<int K, int S>() { add_kernel_row_dots<K, S>(g, in, step, length, dw); })) return;
+  for (std::int64_t k = 0; k < kw; ++k) {
+    T sum = 0;
+    for (std::int64_t q = 0; q < length; ++q) sum += g[q] * in[q * stride + k * step];
+    dw[k] += sum;
   }
 }
 
@@ -324,7 +282,7 @@ void direct_forward_padded(const T* xn, const T* w, const Conv2dDims& d, T* yn) 
   const PaddedPlane p(d);
   const std::int64_t plane = d.oh * d.ow, cpg = d.c_per_group(), og = d.o_per_group();
   T* padded = p.is_identity(d) ? nullptr : scratch<T, Padded>(static_cast<std::size_t>(p.hp * p.wp));
-  T* acc = scratch<T, Accumulator>(static_cast<std::size_t>(og * d.oh * p.wp));
+  T* acc = scratch<T, Accumulator>(static_cast<std::size_t>(og * d.oh * p.wp));  // output rows wp apart
   for (std::int64_t g = 0; g < d.g.groups; ++g) {
     std::fill_n(acc, og * d.oh * p.wp, T(0));
     for (std::int64_t c = 0; c < cpg; ++c) {
@@ -334,9 +292,16 @@ void direct_forward_padded(const T* xn, const T* w, const Conv2dDims& d, T* yn) 
         src = padded;
       }
       for (std::int64_t o = 0; o < og; ++o)
-        for (std::int64_t i = 0; i < d.kh; ++i)
-          add_kernel_row(acc + o * d.oh * p.wp, src + p.tap_offset(d, i, 0), w + (((g * og + o) * cpg + c) * d.kh + i) * d.kw,
-                         d.kw, d.g.dilation_w, p.length);
+        for (std::int64_t i = 0; i < d.kh; ++i) {
+          const T* w_row = w + (((g * og + o) * cpg + c) * d.kh + i) * d.kw;
+          if (unit_stride(d)) {  // the whole plane in one sweep
+            add_kernel_row(acc + o * d.oh * p.wp, src + p.tap_offset(d, i, 0), w_row, d.kw, d.g.dilation_w, 1, p.length);
+            continue;
+          }
+          for (std::int64_t oy = 0; oy < d.oh; ++oy)
+            add_kernel_row(acc + (o * d.oh + oy) * p.wp, src + p.input_row(d, oy, i), w_row, d.kw, d.g.dilation_w,
+                           d.g.stride_w, d.ow);
+        }
     }
     for (std::int64_t o = 0; o < og; ++o)
       for (std::int64_t oy = 0; oy < d.oh; ++oy)
@@ -355,17 +320,27 @@ void direct_backward_padded(const T* dyn, const T* xn, const T* w, const Conv2dD
   const bool identity = p.is_identity(d);
   T* padded = identity ? nullptr : scratch<T, Padded>(static_cast<std::size_t>(p.hp * p.wp));
   T* grad_in = identity ? nullptr : scratch<T, GradIn>(static_cast<std::size_t>(p.hp * p.wp));
-  // dy laid out with row stride wp, zero in the columns past ow, so they add nothing, and with
-  // `margin` zeros before and after each output's plane: the input gradient gathers a kernel
-  // row's taps, grad_in[t] += sum_j w_j dy[t - j * dilation], for t up to length + margin.
-  const std::int64_t margin = (d.kw - 1) * d.g.dilation_w, block = d.oh * p.wp + 2 * margin;
+  // The input gradient gathers a kernel row's taps, grad_in[t] += sum_j w_j dy'[t - j * dilation],
+  // from dy' = dy laid out on the input's columns: at unit stride each output plane with row
+  // stride wp (zero in the columns past ow, so they add nothing); at other strides each output
+  // row alone, its values stride_w apart. Either has `margin` zeros before and after.
+  const std::int64_t margin = (d.kw - 1) * d.g.dilation_w;
+  const std::int64_t spread = unit_stride(d) ? d.oh * p.wp : (d.ow - 1) * d.g.stride_w + 1;  // dy' of a plane or row
+  const std::int64_t block = spread + 2 * margin;
   T* grad_out = scratch<T, GradOut>(static_cast<std::size_t>(og * block));
   T* reversed = scratch<T, Reversed>(static_cast<std::size_t>(d.kw));  // a kernel row, last tap first
+  const auto spread_row = [&](const T* dy_row, T* to) {  // one output row onto the input's columns
+    std::fill_n(to, block, T(0));
+    for (std::int64_t ox = 0; ox < d.ow; ++ox) to[margin + ox * d.g.stride_w] = dy_row[ox];
+  };
   for (std::int64_t g = 0; g < d.g.groups; ++g) {
-    std::fill_n(grad_out, og * block, T(0));
-    for (std::int64_t o = 0; o < og; ++o)
-      for (std::int64_t oy = 0; oy < d.oh; ++oy)
-        std::copy_n(dyn + (g * og + o) * plane + oy * d.ow, d.ow, grad_out + o * block + margin + oy * p.wp);
+    const T* dyg = dyn + g * og * plane;
+    if (unit_stride(d)) {
+      std::fill_n(grad_out, og * block, T(0));
+      for (std::int64_t o = 0; o < og; ++o)
+        for (std::int64_t oy = 0; oy < d.oh; ++oy)
+          std::copy_n(dyg + o * plane + oy * d.ow, d.ow, grad_out + o * block + margin + oy * p.wp);
+    }
     for (std::int64_t c = 0; c < cpg; ++c) {
       const T* src = xn + (g * cpg + c) * d.h * d.w;
       T* dst = dxn ? dxn + (g * cpg + c) * d.h * d.w : nullptr;
@@ -375,17 +350,24 @@ void direct_backward_padded(const T* dyn, const T* xn, const T* w, const Conv2dD
       }
       T* gin = identity ? dst : grad_in;
       if (dst && !identity) std::fill_n(grad_in, p.hp * p.wp, T(0));
-      for (std::int64_t o = 0; o < og; ++o)
-        for (std::int64_t i = 0; i < d.kh; ++i) {
-          const std::int64_t row = (((g * og + o) * cpg + c) * d.kh + i) * d.kw;
-          const std::int64_t off = p.tap_offset(d, i, 0);
-          const T* go = grad_out + o * block + margin;
-          if (dw) add_kernel_row_dots(go, src + off, d.kw, d.g.dilation_w, p.length, dw + row);
-          if (gin) {
-            std::reverse_copy(w + row, w + row + d.kw, reversed);
-            add_kernel_row(gin + off, go - margin, reversed, d.kw, d.g.dilation_w, p.length + margin);
+      for (std::int64_t o = 0; o < og; ++o) {
+        const std::int64_t rows = unit_stride(d) ? 1 : d.oh;  // one sweep per plane, or per output row
+        for (std::int64_t oy = 0; oy < rows; ++oy) {
+          const T* go = unit_stride(d) ? grad_out + o * block + margin : dyg + o * plane + oy * d.ow;
+          T* spread_go = unit_stride(d) ? grad_out + o * block : grad_out;
+          if (!unit_stride(d) && gin) spread_row(go, spread_go);
+          for (std::int64_t i = 0; i < d.kh; ++i) {
+            const std::int64_t row = (((g * og + o) * cpg + c) * d.kh + i) * d.kw;
+            const std::int64_t at = unit_stride(d) ? p.tap_offset(d, i, 0) : p.input_row(d, oy, i);
+            const std::int64_t length = unit_stride(d) ? p.length : d.ow;
+            if (dw) add_kernel_row_dots(go, src + at, d.kw, d.g.dilation_w, d.g.stride_w, length, dw + row);
+            if (gin) {
+              std::reverse_copy(w + row, w + row + d.kw, reversed);
+              add_kernel_row(gin + at, spread_go, reversed, d.kw, d.g.dilation_w, 1, (length - 1) * d.g.stride_w + 1 + margin);
+            }
           }
         }
+      }
       if (dst && !identity)
         for (std::int64_t y = 0; y < d.h; ++y) {
           const T* row = grad_in + (y + d.g.pad_h) * p.wp + d.g.pad_w;
@@ -422,8 +404,7 @@ void conv2d_forward_kernel(cpu, const T* x, const T* w, const T* bias, const Con
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const std::int64_t count = std::min(chunk, d.n - n0);
     if (!direct) detail::gemm_forward_chunk(x, n0, count, w, d, y);
-    else if (detail::use_padded_planes(d)) detail::direct_forward_padded(x + n0 * d.c * d.h * d.w, w, d, y + n0 * d.o * plane);
-    else detail::direct_forward_sample(x + n0 * d.c * d.h * d.w, w, d, y + n0 * d.o * plane);
+    else detail::direct_forward_padded(x + n0 * d.c * d.h * d.w, w, d, y + n0 * d.o * plane);
     if (bias)
       for (std::int64_t n = n0; n < n0 + count; ++n) detail::add_bias(bias, d, y + n * d.o * plane);
   }
@@ -467,8 +448,7 @@ void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv
         const T* dyn = dy + n0 * d.o * plane;
         const T* xn = x + n0 * d.c * d.h * d.w;
         T* dxn = dx ? dx + n0 * d.c * d.h * d.w : nullptr;
-        if (detail::use_padded_planes(d)) detail::direct_backward_padded(dyn, xn, w, d, dxn, dw_local);
-        else detail::direct_backward_sample(dyn, xn, w, d, dxn, dw_local);
+        detail::direct_backward_padded(dyn, xn, w, d, dxn, dw_local);
       }
       if (db)
         for (std::int64_t n = n0; n < n0 + count; ++n)
