@@ -113,7 +113,8 @@ class HfcAttention : public TrainingFlag {
     svd_ = svd(stacked, keep);
 
     // The 7x7 conv, like the pointwise one, runs as a function of its layer's weight: backward
-    // takes it a few samples at a time (key_map_gradient).
+    // takes its input gradient a few samples at a time (key_map_gradient), its weight gradient
+    // for the whole batch.
     auto maps = correlation(sigma_pairs(0, n), h, w);  // [N, P, H, W]
     const auto z = conv2d(maps, conv.weight.value, conv.bias.value, conv.options().geometry);  // [N, 1, H, W]
     auto gated = sigmoid_gate(z, x);

@@ -179,7 +179,7 @@ void gemm_backward_chunk(const T* dy, const T* x, std::int64_t n0, std::int64_t 
 // contiguous elements, whatever the map size; the wp - ow columns past each output row are
 // computed and dropped (forward) or held at zero (backward). At other strides, a sweep per output row.
 struct PaddedPlane {
-  std::int64_t hp, wp, length;  // padded extents; elements each tap sweeps
+  std::int64_t hp, wp, length;  // padded extents; elements a kernel row sweeps at unit stride
 
   explicit PaddedPlane(const Conv2dDims& d)
       : hp(d.h + 2 * d.g.pad_h), wp(d.w + 2 * d.g.pad_w), length((d.oh - 1) * (d.w + 2 * d.g.pad_w) + d.ow) {}
@@ -261,7 +261,11 @@ template <class T>
 void add_kernel_row_dots(const T* HFC_RESTRICT g, const T* HFC_RESTRICT in, std::int64_t kw, std::int64_t step,
                          std::int64_t stride, std::int64_t length, T* dw) {
   if (with_unrolled_row(kw, stride, [&]<int K, int S>() { add_kernel_row_dots<K, S>(g, in, step, length, dw); })) return;
-  for (std::int64_t k = 0; k < kw; ++k) {
+  for (std::int64_t k = 0; k < kw; ++k) {  // tap by tap (a 1x1 kernel: one Eigen dot product)
+    if (stride == 1) {
+      dw[k] += dot(g, in + k * step, length);
+      continue;
+    }
     T sum = 0;
     for (std::int64_t q = 0; q < length; ++q) sum += g[q] * in[q * stride + k * step];
     dw[k] += sum;
@@ -319,27 +323,33 @@ void direct_backward_padded(const T* dyn, const T* xn, const T* w, const Conv2dD
   const std::int64_t plane = d.oh * d.ow, cpg = d.c_per_group(), og = d.o_per_group();
   const bool identity = p.is_identity(d);
   T* padded = identity ? nullptr : scratch<T, Padded>(static_cast<std::size_t>(p.hp * p.wp));
-  T* grad_in = identity ? nullptr : scratch<T, GradIn>(static_cast<std::size_t>(p.hp * p.wp));
+  T* grad_in = identity || !dxn ? nullptr : scratch<T, GradIn>(static_cast<std::size_t>(p.hp * p.wp));
   // The input gradient gathers a kernel row's taps, grad_in[t] += sum_j w_j dy'[t - j * dilation],
   // from dy' = dy laid out on the input's columns: at unit stride each output plane with row
-  // stride wp (zero in the columns past ow, so they add nothing); at other strides each output
-  // row alone, its values stride_w apart. Either has `margin` zeros before and after.
+  // stride wp (zero in the columns past ow, so they add nothing; the weight gradient reads it
+  // too); at other strides each output row alone, its values stride_w apart. Each has `margin`
+  // zeros before and after.
   const std::int64_t margin = (d.kw - 1) * d.g.dilation_w;
-  const std::int64_t spread = unit_stride(d) ? d.oh * p.wp : (d.ow - 1) * d.g.stride_w + 1;  // dy' of a plane or row
+  const std::int64_t rows = unit_stride(d) ? 1 : d.oh;  // sweeps per output plane
+  const std::int64_t spread = unit_stride(d) ? d.oh * p.wp : (d.ow - 1) * d.g.stride_w + 1;
   const std::int64_t block = spread + 2 * margin;
-  T* grad_out = scratch<T, GradOut>(static_cast<std::size_t>(og * block));
-  T* reversed = scratch<T, Reversed>(static_cast<std::size_t>(d.kw));  // a kernel row, last tap first
-  const auto spread_row = [&](const T* dy_row, T* to) {  // one output row onto the input's columns
-    std::fill_n(to, block, T(0));
-    for (std::int64_t ox = 0; ox < d.ow; ++ox) to[margin + ox * d.g.stride_w] = dy_row[ox];
-  };
+  const bool spread_dy = unit_stride(d) || dxn;
+  T* grad_out = spread_dy ? scratch<T, GradOut>(static_cast<std::size_t>(og * rows * block)) : nullptr;
+  T* reversed = scratch<T, Reversed>(static_cast<std::size_t>(d.kh * d.kw));  // kernel rows, last tap first
   for (std::int64_t g = 0; g < d.g.groups; ++g) {
     const T* dyg = dyn + g * og * plane;
-    if (unit_stride(d)) {
-      std::fill_n(grad_out, og * block, T(0));
+    if (spread_dy) {
+      std::fill_n(grad_out, og * rows * block, T(0));
       for (std::int64_t o = 0; o < og; ++o)
-        for (std::int64_t oy = 0; oy < d.oh; ++oy)
-          std::copy_n(dyg + o * plane + oy * d.ow, d.ow, grad_out + o * block + margin + oy * p.wp);
+        for (std::int64_t oy = 0; oy < d.oh; ++oy) {
+          const T* dy_row = dyg + o * plane + oy * d.ow;
+          if (unit_stride(d)) {
+            std::copy_n(dy_row, d.ow, grad_out + o * block + margin + oy * p.wp);
+            continue;
+          }
+          T* to = grad_out + (o * rows + oy) * block + margin;
+          for (std::int64_t ox = 0; ox < d.ow; ++ox) to[ox * d.g.stride_w] = dy_row[ox];
+        }
     }
     for (std::int64_t c = 0; c < cpg; ++c) {
       const T* src = xn + (g * cpg + c) * d.h * d.w;
@@ -348,23 +358,23 @@ void direct_backward_padded(const T* dyn, const T* xn, const T* w, const Conv2dD
         pad_plane(src, d, p, padded);
         src = padded;
       }
-      T* gin = identity ? dst : grad_in;
+      T* gin = !dst ? nullptr : identity ? dst : grad_in;  // null: no input gradient asked for
       if (dst && !identity) std::fill_n(grad_in, p.hp * p.wp, T(0));
       for (std::int64_t o = 0; o < og; ++o) {
-        const std::int64_t rows = unit_stride(d) ? 1 : d.oh;  // one sweep per plane, or per output row
+        const std::int64_t kernel = ((g * og + o) * cpg + c) * d.kh * d.kw;  // this (o, c)'s weights
+        if (gin)
+          for (std::int64_t i = 0; i < d.kh; ++i)
+            std::reverse_copy(w + kernel + i * d.kw, w + kernel + (i + 1) * d.kw, reversed + i * d.kw);
         for (std::int64_t oy = 0; oy < rows; ++oy) {
           const T* go = unit_stride(d) ? grad_out + o * block + margin : dyg + o * plane + oy * d.ow;
-          T* spread_go = unit_stride(d) ? grad_out + o * block : grad_out;
-          if (!unit_stride(d) && gin) spread_row(go, spread_go);
+          const T* spread_go = spread_dy ? grad_out + (o * rows + oy) * block : nullptr;  // dy', from its margin
           for (std::int64_t i = 0; i < d.kh; ++i) {
-            const std::int64_t row = (((g * og + o) * cpg + c) * d.kh + i) * d.kw;
             const std::int64_t at = unit_stride(d) ? p.tap_offset(d, i, 0) : p.input_row(d, oy, i);
             const std::int64_t length = unit_stride(d) ? p.length : d.ow;
-            if (dw) add_kernel_row_dots(go, src + at, d.kw, d.g.dilation_w, d.g.stride_w, length, dw + row);
-            if (gin) {
-              std::reverse_copy(w + row, w + row + d.kw, reversed);
-              add_kernel_row(gin + at, spread_go, reversed, d.kw, d.g.dilation_w, 1, (length - 1) * d.g.stride_w + 1 + margin);
-            }
+            if (dw) add_kernel_row_dots(go, src + at, d.kw, d.g.dilation_w, d.g.stride_w, length, dw + kernel + i * d.kw);
+            if (gin)
+              add_kernel_row(gin + at, spread_go, reversed + i * d.kw, d.kw, d.g.dilation_w, 1,
+                             (length - 1) * d.g.stride_w + 1 + margin);
           }
         }
       }

@@ -119,20 +119,21 @@ void gated_projection_backward_kernel(cpu, const T* dy, const T* x, const T* a, 
 // Both kernels above with the step between them: dz, then dk = map_gradient(first, count) (which
 // fills dk's rows [first, first + count) from dz's), then dx and dw.
 //
-// When the batch's dy and x are larger than a last-level cache, each thread takes its samples a
-// few at a time (an L2's worth) through all three steps, so that the dx pass reads them again
-// from cache rather than memory: at [32, 64, 56, 56] HfcAttention's backward went from 3.15 to
-// 2.89 ms, and from 3.44 to 2.82 ms with the caches flushed before it; at [32, 64, 112, 112]
-// from 14.3 to 12.0 ms (docs/performance.md). map_gradient then runs on several threads at once, and
-// the OpenMP loops inside it on one (nested regions are inactive). A batch that fits in the cache
-// gains nothing from that and would pay the calls' overhead (+30% at [32, 256, 14, 14]): it goes
-// through the three steps whole.
+// When the batch's dy and x are larger than a last-level cache, each thread takes its samples
+// through all three steps as many at a time as fit in a core's L2 (at least one), so that the
+// dx pass reads them again from cache rather than memory: at [32, 64, 56, 56] HfcAttention's
+// backward went from 3.15 to 2.89 ms, and from 3.44 to 2.82 ms with the caches flushed before
+// it; at [32, 64, 112, 112] from 14.3 to 12.0 ms (docs/performance.md). map_gradient then runs on
+// several threads at once, and the OpenMP loops inside it on one: nested regions are inactive by
+// default (with OMP_MAX_ACTIVE_LEVELS above 1 they would start threads of their own: correct, but
+// oversubscribed). A batch that fits in the cache gains nothing from that and would pay the
+// calls' overhead (+30% at [32, 256, 14, 14]): it goes through the three steps whole.
 template <class T, class MapGradient>
 void chained_gate_backward_kernel(cpu, const T* dy, const T* x, const T* a, const T* w, std::int64_t batch,
                                   std::int64_t channels, std::int64_t plane, MapGradient&& map_gradient, T* dz, T* dk,
                                   T* dx, T* dw) {
   constexpr std::size_t kLastLevelCache = std::size_t{32} << 20;  // one core complex's L3 on current x86 servers
-  constexpr std::size_t kL2 = std::size_t{1} << 20;
+  constexpr std::size_t kL2 = std::size_t{1} << 20;  // a core's L2: 1 MB on Zen 4/5, 2 MB on Sapphire Rapids
   const std::size_t pair_bytes = 2 * static_cast<std::size_t>(channels * plane) * sizeof(T);  // a sample's dy and x
   if (static_cast<std::size_t>(batch) * pair_bytes <= kLastLevelCache) {
     sigmoid_gate_backward_kernel(cpu{}, dy, x, a, batch, channels, plane, static_cast<T*>(nullptr), dz);
