@@ -130,7 +130,7 @@ TEST_CASE("HfcAttention with the ideal filter: gradients where the filtered maps
 
 // 8 x 48 x 120 x 100 floats: dy and x (37 MB together) exceed the cache, so the cpu backward takes
 // the batch a few samples at a time (gated_projection_backward with a map gradient); each sample
-// alone (9 MB) goes through whole. Every map and pair in use, H != W.
+// alone (4.6 MB) goes through whole. Every map and pair in use, H != W.
 TEST_CASE("HfcAttention: a batch backward in pieces gives each sample's gradients, as the sample alone does") {
   Rng rng(45);
   const Shape shape{8, 48, 120, 100};

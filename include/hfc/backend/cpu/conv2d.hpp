@@ -183,19 +183,18 @@ struct PaddedPlane {
 
   explicit PaddedPlane(const Conv2dDims& d)
       : hp(d.h + 2 * d.g.pad_h), wp(d.w + 2 * d.g.pad_w), length((d.oh - 1) * (d.w + 2 * d.g.pad_w) + d.ow) {}
-  std::int64_t tap_offset(const Conv2dDims& d, std::int64_t i, std::int64_t j) const {
-    return i * d.g.dilation_h * wp + j * d.g.dilation_w;
-  }
-  // Where output row oy's kernel row i starts reading (any stride).
-  std::int64_t input_row(const Conv2dDims& d, std::int64_t oy, std::int64_t i) const {
-    return (oy * d.g.stride_h + i * d.g.dilation_h) * wp;
-  }
   bool is_identity(const Conv2dDims& d) const { return d.g.pad_h == 0 && d.g.pad_w == 0; }
-};
 
-// At unit stride the whole padded plane goes in one sweep per kernel row; at other strides one
-// sweep per output row.
-inline bool unit_stride(const Conv2dDims& d) { return d.g.stride_h == 1 && d.g.stride_w == 1; }
+  // A kernel row's sweeps: one over the whole plane at unit stride, else one per output row. Sweep
+  // s of kernel row i reads the padded input from input_at(d, s, i), inputs stride_w apart, and
+  // writes sweep_length outputs from output row s (outputs laid out with row stride wp).
+  static bool unit_stride(const Conv2dDims& d) { return d.g.stride_h == 1 && d.g.stride_w == 1; }
+  std::int64_t sweeps(const Conv2dDims& d) const { return unit_stride(d) ? 1 : d.oh; }
+  std::int64_t sweep_length(const Conv2dDims& d) const { return unit_stride(d) ? length : d.ow; }
+  std::int64_t input_at(const Conv2dDims& d, std::int64_t s, std::int64_t i) const {
+    return (s * d.g.stride_h + i * d.g.dilation_h) * wp;
+  }
+};
 
 // One kernel row's taps in one pass over the output: out[q] += sum_k w[k] in[q * stride + k * step]
 // for q < length, in the order of the taps. Tap by tap, every tap loaded and stored all of out,
@@ -298,13 +297,9 @@ void direct_forward_padded(const T* xn, const T* w, const Conv2dDims& d, T* yn) 
       for (std::int64_t o = 0; o < og; ++o)
         for (std::int64_t i = 0; i < d.kh; ++i) {
           const T* w_row = w + (((g * og + o) * cpg + c) * d.kh + i) * d.kw;
-          if (unit_stride(d)) {  // the whole plane in one sweep
-            add_kernel_row(acc + o * d.oh * p.wp, src + p.tap_offset(d, i, 0), w_row, d.kw, d.g.dilation_w, 1, p.length);
-            continue;
-          }
-          for (std::int64_t oy = 0; oy < d.oh; ++oy)
-            add_kernel_row(acc + (o * d.oh + oy) * p.wp, src + p.input_row(d, oy, i), w_row, d.kw, d.g.dilation_w,
-                           d.g.stride_w, d.ow);
+          for (std::int64_t s = 0; s < p.sweeps(d); ++s)
+            add_kernel_row(acc + (o * d.oh + s) * p.wp, src + p.input_at(d, s, i), w_row, d.kw, d.g.dilation_w,
+                           d.g.stride_w, p.sweep_length(d));
         }
     }
     for (std::int64_t o = 0; o < og; ++o)
@@ -329,11 +324,10 @@ void direct_backward_padded(const T* dyn, const T* xn, const T* w, const Conv2dD
   // stride wp (zero in the columns past ow, so they add nothing; the weight gradient reads it
   // too); at other strides each output row alone, its values stride_w apart. Each has `margin`
   // zeros before and after.
-  const std::int64_t margin = (d.kw - 1) * d.g.dilation_w;
-  const std::int64_t rows = unit_stride(d) ? 1 : d.oh;  // sweeps per output plane
-  const std::int64_t spread = unit_stride(d) ? d.oh * p.wp : (d.ow - 1) * d.g.stride_w + 1;
-  const std::int64_t block = spread + 2 * margin;
-  const bool spread_dy = unit_stride(d) || dxn;
+  const bool unit = PaddedPlane::unit_stride(d);
+  const std::int64_t margin = (d.kw - 1) * d.g.dilation_w, rows = p.sweeps(d), length = p.sweep_length(d);
+  const std::int64_t block = (unit ? d.oh * p.wp : (d.ow - 1) * d.g.stride_w + 1) + 2 * margin;  // dy' of a sweep
+  const bool spread_dy = unit || dxn;
   T* grad_out = spread_dy ? scratch<T, GradOut>(static_cast<std::size_t>(og * rows * block)) : nullptr;
   T* reversed = scratch<T, Reversed>(static_cast<std::size_t>(d.kh * d.kw));  // kernel rows, last tap first
   for (std::int64_t g = 0; g < d.g.groups; ++g) {
@@ -343,7 +337,7 @@ void direct_backward_padded(const T* dyn, const T* xn, const T* w, const Conv2dD
       for (std::int64_t o = 0; o < og; ++o)
         for (std::int64_t oy = 0; oy < d.oh; ++oy) {
           const T* dy_row = dyg + o * plane + oy * d.ow;
-          if (unit_stride(d)) {
+          if (unit) {
             std::copy_n(dy_row, d.ow, grad_out + o * block + margin + oy * p.wp);
             continue;
           }
@@ -365,12 +359,11 @@ void direct_backward_padded(const T* dyn, const T* xn, const T* w, const Conv2dD
         if (gin)
           for (std::int64_t i = 0; i < d.kh; ++i)
             std::reverse_copy(w + kernel + i * d.kw, w + kernel + (i + 1) * d.kw, reversed + i * d.kw);
-        for (std::int64_t oy = 0; oy < rows; ++oy) {
-          const T* go = unit_stride(d) ? grad_out + o * block + margin : dyg + o * plane + oy * d.ow;
-          const T* spread_go = spread_dy ? grad_out + (o * rows + oy) * block : nullptr;  // dy', from its margin
+        for (std::int64_t s = 0; s < rows; ++s) {
+          const T* go = unit ? grad_out + o * block + margin : dyg + o * plane + s * d.ow;
+          const T* spread_go = spread_dy ? grad_out + (o * rows + s) * block : nullptr;  // dy', from its margin
           for (std::int64_t i = 0; i < d.kh; ++i) {
-            const std::int64_t at = unit_stride(d) ? p.tap_offset(d, i, 0) : p.input_row(d, oy, i);
-            const std::int64_t length = unit_stride(d) ? p.length : d.ow;
+            const std::int64_t at = p.input_at(d, s, i);
             if (dw) add_kernel_row_dots(go, src + at, d.kw, d.g.dilation_w, d.g.stride_w, length, dw + kernel + i * d.kw);
             if (gin)
               add_kernel_row(gin + at, spread_go, reversed + i * d.kw, d.kw, d.g.dilation_w, 1,

@@ -143,8 +143,9 @@ void gated_projection_backward_kernel(B, const T* dy, const T* x, const T* a, co
       Exec::template channel_sums<1>(detail::ProjectionWeightTerm<T>{x, dk, channels, plane}, batch, channels, plane);
   Exec::for_each(channels, detail::AddTotals<T>{sums.view(), dw});
 }
-// The three steps of the cpu backend's chained kernel, each over the whole batch: here one
-// launch per step beats taking samples a few at a time.
+// The three steps of the cpu backend's chained kernel, each over the whole batch in one launch:
+// the cpu takes samples a few at a time to reuse its caches, which here would only multiply the
+// launches.
 template <class B, class T, class MapGradient>
   requires RunsCudaAlgorithms<B>
 void chained_gate_backward_kernel(B, const T* dy, const T* x, const T* a, const T* w, std::int64_t batch,
