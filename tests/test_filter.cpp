@@ -125,3 +125,63 @@ TEST_CASE("frequency filter at any address: FFTW's SIMD plans for aligned maps, 
     CHECK(into_shifted.data()[0] == 0.0f);  // nothing written before the view
   }
 }
+
+TEST_CASE("band-limited filters go through a few Fourier modes and match a direct DFT") {
+  // Ideal filters keep (or drop) a small disc of low frequencies: the cpu backend applies them
+  // as four GEMMs with the real Fourier basis of that band (backend/cpu/band_filter.hpp).
+  struct Case {
+    AnyFilter filter;
+    std::int64_t h, w, maps;
+    bool complement;  // the band holds one minus the response (a high-pass)
+  };
+  const Case cases[] = {
+      {IdealHighPass{0.25}, 56, 56, 3, true},  // the module's default: |k| <= 7 of 56
+      {IdealLowPass{0.25}, 21, 15, 19, false},  // odd sides, maps not a multiple of the chunk
+      {IdealHighPass{0.4}, 9, 40, 2, true},
+      {IdealLowPass{0.05}, 8, 8, 2, false},  // the DC alone: the mean
+  };
+  for (const auto& c : cases) {
+    std::visit(
+        [&](const auto& filter) {
+          INFO(filter.name, " ", filter.cutoff, " on ", c.maps, " maps of ", c.h, "x", c.w);
+          const auto table = half_spectrum_response<float>(filter, c.h, c.w);
+          const auto plan = cpu_backend::band_plan(table.data(), c.h, c.w);
+          REQUIRE(plan.has_value());
+          CHECK(plan->complement == c.complement);
+          CHECK(2 * plan->ky < c.h);
+          CHECK(2 * plan->kx < c.w);
+          Rng rng(c.h * 7 + c.w);
+          const auto x = test::random_tensor<double>(Shape{c.maps, 1, c.h, c.w}, rng);
+          Tensor<double> ref(x.shape());
+          for (std::int64_t m = 0; m < c.maps; ++m) {
+            const auto r = test::filter_by_direct_dft(x.data() + m * c.h * c.w, c.h, c.w, filter);
+            std::copy(r.begin(), r.end(), ref.data() + m * c.h * c.w);
+          }
+          CHECK(test::max_rel_error(frequency_filter(x, filter), ref) < 1e-12);
+          const auto xf = test::cast<float>(x);
+          CHECK(test::max_rel_error(frequency_filter(xf, filter), ref) < 2e-6);
+          auto in_place = xf.clone();
+          frequency_filter(in_place, filter, in_place);
+          CHECK(test::max_rel_error(in_place, ref) < 2e-6);
+        },
+        c.filter);
+  }
+}
+
+TEST_CASE("the band plan leaves to the FFT what it cannot do cheaper or exactly") {
+  const auto plan_for = [](const auto& filter, std::int64_t h, std::int64_t w) {
+    const auto table = half_spectrum_response<float>(filter, h, w);
+    return cpu_backend::band_plan(table.data(), h, w);
+  };
+  CHECK_FALSE(plan_for(GaussianHighPass{0.25}, 56, 56).has_value());  // no frequency has weight 0 or 1
+  CHECK_FALSE(plan_for(ButterworthLowPass{0.25, 2}, 56, 56).has_value());
+  CHECK_FALSE(plan_for(IdealHighPass{0.9}, 56, 56).has_value());  // |k| <= 25 of 56: the FFT is cheaper
+  CHECK(plan_for(IdealHighPass{0.5}, 56, 56).has_value());        // |k| <= 14
+  CHECK_FALSE(plan_for(IdealLowPass{1.0}, 8, 8).has_value());     // reaches the Nyquist frequency
+  // A table that is not even in ky (no FrequencyFilter makes one) is filtered by the FFT.
+  auto odd = half_spectrum_response<float>(IdealLowPass{0.25}, 16, 16);
+  odd[1 * 9 + 1] = 0.5f / 256;
+  CHECK_FALSE(cpu_backend::band_plan(odd.data(), 16, 16).has_value());
+  odd[15 * 9 + 1] = 0.5f / 256;  // its mirror too: even again
+  CHECK(cpu_backend::band_plan(odd.data(), 16, 16).has_value());
+}

@@ -1,8 +1,11 @@
 #pragma once
-// Frequency filtering of a batch of real 2-D maps: out = irfft2(rfft2(in) * response).
+// Frequency filtering of a batch of real 2-D maps: out = irfft2(rfft2(in) * response), through
+// a few Fourier modes when the response (or one minus it) is band-limited (band_filter.hpp), else
+// through FFTW.
 #include <complex>
 #include <cstdint>
 
+#include "hfc/backend/cpu/band_filter.hpp"
 #include "hfc/backend/cpu/fft.hpp"
 #include "hfc/backend/cpu/memory.hpp"
 
@@ -14,6 +17,10 @@ namespace hfc::cpu_backend {
 template <class T>
 void frequency_filter_kernel(cpu, const T* in, T* out, std::int64_t maps, std::int64_t h, std::int64_t w,
                              const T* response) {
+  if (const auto band = band_plan(response, h, w)) {
+    band_filter_kernel(in, out, maps, h, w, *band);
+    return;
+  }
   const auto& plans = FftPlanCache<T>::instance().get(static_cast<int>(h), static_cast<int>(w));
   const std::int64_t half = h * (w / 2 + 1);
   const std::int64_t area = h * w;
