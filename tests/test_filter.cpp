@@ -139,6 +139,7 @@ TEST_CASE("band-limited filters go through a few Fourier modes and match a direc
       {IdealLowPass{0.25}, 21, 15, 19, false},  // odd sides, maps not a multiple of the chunk
       {IdealHighPass{0.4}, 9, 40, 2, true},
       {IdealLowPass{0.05}, 8, 8, 2, false},  // the DC alone: the mean
+      {IdealLowPass{0.25}, 12, 9, 3, false},  // even h, odd w
   };
   for (const auto& c : cases) {
     std::visit(
@@ -148,8 +149,8 @@ TEST_CASE("band-limited filters go through a few Fourier modes and match a direc
           const auto plan = cpu_backend::band_plan(table.data(), c.h, c.w);
           REQUIRE(plan.has_value());
           CHECK(plan->complement == c.complement);
-          CHECK(2 * plan->ky < c.h);
-          CHECK(2 * plan->kx < c.w);
+          CHECK(2 * plan->max_ky < c.h);
+          CHECK(2 * plan->max_kx < c.w);
           Rng rng(c.h * 7 + c.w);
           const auto x = test::random_tensor<double>(Shape{c.maps, 1, c.h, c.w}, rng);
           Tensor<double> ref(x.shape());
@@ -175,8 +176,9 @@ TEST_CASE("the band plan leaves to the FFT what it cannot do cheaper or exactly"
   };
   CHECK_FALSE(plan_for(GaussianHighPass{0.25}, 56, 56).has_value());  // no frequency has weight 0 or 1
   CHECK_FALSE(plan_for(ButterworthLowPass{0.25, 2}, 56, 56).has_value());
-  CHECK_FALSE(plan_for(IdealHighPass{0.9}, 56, 56).has_value());  // |k| <= 25 of 56: the FFT is cheaper
-  CHECK(plan_for(IdealHighPass{0.5}, 56, 56).has_value());        // |k| <= 14
+  CHECK(plan_for(IdealHighPass{0.45}, 56, 56).has_value());        // |k| <= 12: 25 of 56 basis columns
+  CHECK_FALSE(plan_for(IdealHighPass{0.5}, 56, 56).has_value());  // |k| <= 14: 29, over half the axis
+  CHECK_FALSE(plan_for(IdealHighPass{0.9}, 56, 56).has_value());
   CHECK_FALSE(plan_for(IdealLowPass{1.0}, 8, 8).has_value());     // reaches the Nyquist frequency
   // A table that is not even in ky (no FrequencyFilter makes one) is filtered by the FFT.
   auto odd = half_spectrum_response<float>(IdealLowPass{0.25}, 16, 16);
@@ -184,4 +186,58 @@ TEST_CASE("the band plan leaves to the FFT what it cannot do cheaper or exactly"
   CHECK_FALSE(cpu_backend::band_plan(odd.data(), 16, 16).has_value());
   odd[15 * 9 + 1] = 0.5f / 256;  // its mirror too: even again
   CHECK(cpu_backend::band_plan(odd.data(), 16, 16).has_value());
+  CHECK_FALSE(plan_for(IdealLowPass{0.25}, 1, 16).has_value());  // a single row: no band to save
+}
+
+namespace {
+// Weights of 1 and 1/2 inside the band, 0 outside: checks the band's weights, not only its mask.
+struct TaperedLowPass {
+  static constexpr std::string_view name = "tapered low-pass (test)";
+  double cutoff = 0.3;
+  void validate() const {}
+  double response(double r) const { return r <= cutoff / 2 ? 1.0 : r <= cutoff ? 0.5 : 0.0; }
+};
+}  // namespace
+
+TEST_CASE("the band path applies graded weights, empty bands, and runs inside other parallel loops") {
+  Rng rng(11);
+  {
+    const TaperedLowPass filter;
+    const auto table = half_spectrum_response<double>(filter, 24, 20);
+    const auto plan = cpu_backend::band_plan(table.data(), 24, 20);
+    REQUIRE(plan.has_value());
+    CHECK_FALSE(plan->complement);
+    const auto x = test::random_tensor<double>(Shape{3, 1, 24, 20}, rng);
+    Tensor<double> ref(x.shape());
+    for (std::int64_t m = 0; m < 3; ++m) {
+      const auto r = test::filter_by_direct_dft(x.data() + m * 480, 24, 20, filter);
+      std::copy(r.begin(), r.end(), ref.data() + m * 480);
+    }
+    CHECK(test::max_rel_error(frequency_filter(x, filter), ref) < 1e-12);
+  }
+  {
+    // A 1x1 map: the high-pass has no weight at all (the output is zero), the low-pass is the
+    // identity (one minus it has none).
+    const auto x = test::random_tensor<double>(Shape{4, 1, 1, 1}, rng);
+    const auto hp = half_spectrum_response<double>(IdealHighPass{0.25}, 1, 1);
+    const auto plan = cpu_backend::band_plan(hp.data(), 1, 1);
+    REQUIRE(plan.has_value());
+    CHECK(plan->max_ky == -1);
+    const auto high = frequency_filter(x, IdealHighPass{0.25});
+    CHECK(std::all_of(high.data(), high.data() + high.numel(), [](double v) { return v == 0.0; }));
+    CHECK(test::max_rel_error(frequency_filter(x, IdealLowPass{0.25}), x) == 0.0);
+  }
+  {
+    // One map per call from inside a parallel loop (as the module's backward filters a sample at
+    // a time) gives what one call over the batch gives.
+    const auto x = test::random_tensor<float>(Shape{6, 1, 56, 56}, rng);
+    const auto batch = frequency_filter(x, IdealHighPass{0.25});
+    auto one_by_one = Tensor<float>::empty(x.shape());
+#pragma omp parallel for
+    for (std::int64_t m = 0; m < 6; ++m) {
+      auto out = one_by_one.narrow(m, 1);
+      frequency_filter(x.narrow(m, 1), IdealHighPass{0.25}, out);
+    }
+    CHECK(test::max_rel_error(one_by_one, batch) < 1e-6);
+  }
 }

@@ -7,7 +7,8 @@
 // k = 1..K) and D the response times the basis' inverse norms. A response that depends on |ky|
 // and |kx| only (every FrequencyFilter does) is diagonal in that basis. Four GEMMs over a batch of
 // maps replace the r2c and c2r transforms: at the HFC module's default (ideal, cutoff 0.25: 15 of
-// 56 frequencies per axis) 2.5x faster than FFTW's SIMD plans (docs/design.md, "Frequency filters").
+// 56 frequencies per axis) 2.5x faster than FFTW's SIMD plans (docs/design.md, "Frequency filters
+// through a few Fourier modes").
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -52,50 +53,59 @@ const std::vector<T>& fourier_basis(std::int64_t n, std::int64_t k) {
 // How a response table is applied through the band: its extent on each axis and the weights D.
 template <class T>
 struct BandPlan {
-  std::int64_t ky = 0, kx = 0;  // highest frequency index with a non-zero weight; -1: no weight at all
-  bool complement = false;      // the band holds one minus the response: out = in - band part
-  std::vector<T> weights;       // D transposed, (2 kx + 1) x (2 ky + 1): weights[j * (2 ky + 1) + i]
+  std::int64_t max_ky = 0, max_kx = 0;  // the highest frequency index with a weight; -1: no weight at all
+  bool complement = false;              // the band holds one minus the response: out = in - band part
+  std::vector<T> weights;               // D transposed, (2 max_kx + 1) x (2 max_ky + 1): [j * (2 max_ky + 1) + i]
 };
 
+// The most basis columns per axis the band may take. The band's cost per pixel grows with its
+// width, the FFT's with log n: against FFTW the break-even was about 77% of the axis at 56, 62% at
+// 112, 50% at 224 and 25% at 448 (32 maps, 2 threads, Zen 5 VM), so half the axis and no more
+// than 96 columns.
+inline bool band_worth_it(std::int64_t columns, std::int64_t n) { return 2 * columns <= n && columns <= 96; }
+
 // The band plan for a half-spectrum response table (h x (w/2 + 1), 1/(h w) folded in), or none
-// when the FFT is cheaper: the band must leave out each axis' Nyquist frequency and take at most
-// 60% of an axis' basis (measured break-even: about two thirds at 56 and at 112), and the table
-// must be even in ky (it is for every FrequencyFilter; a table that is not takes the FFT).
+// when the FFT is cheaper or the table does not allow it: the band must leave out each axis'
+// Nyquist frequency (there the cos column's norm differs and the sin column vanishes) and the
+// table must be even in ky (every FrequencyFilter's is; with the Hermitian extension c2r makes,
+// that makes it even in each axis, hence diagonal in the cos/sin basis).
 template <class T>
 std::optional<BandPlan<T>> band_plan(const T* response, std::int64_t h, std::int64_t w) {
   const std::int64_t half = w / 2 + 1;
   const T full = static_cast<T>(1.0 / static_cast<double>(h * w));  // a weight of 1, as the table stores it
-  // One pass over the table: per row, the last column with a non-zero weight in the response
-  // (extent[0]) and in one minus it (extent[1]); -1 for none.
-  std::int64_t ky[2] = {-1, -1}, kx[2] = {-1, -1};
+  for (std::int64_t row = 1; row <= h / 2; ++row)  // bitwise: a float compare loop cost more than the rest
+    if (std::memcmp(response + row * half, response + (h - row) * half, static_cast<std::size_t>(half) * sizeof(T)) != 0)
+      return std::nullopt;
+  // The extents of the response and of one minus it, in one pass over the table.
+  struct Extent {
+    std::int64_t ky = -1, kx = -1;
+  } direct, complement;
   for (std::int64_t row = 0; row < h; ++row) {
     const T* r = response + row * half;
-    if (row > 0 && std::memcmp(r, response + (h - row) * half, static_cast<std::size_t>(half) * sizeof(T)) != 0)
-      return std::nullopt;  // not even in ky (bitwise: a scalar float compare loop cost more than the rest)
-    std::int64_t last[2] = {-1, -1};
+    std::int64_t last_direct = -1, last_complement = -1;
     for (std::int64_t col = 0; col < half; ++col) {  // branch-free: vectorised
-      last[0] = std::max(last[0], r[col] != T(0) ? col : std::int64_t{-1});
-      last[1] = std::max(last[1], r[col] != full ? col : std::int64_t{-1});
+      last_direct = std::max(last_direct, r[col] != T(0) ? col : std::int64_t{-1});
+      last_complement = std::max(last_complement, r[col] != full ? col : std::int64_t{-1});
     }
-    for (int part = 0; part < 2; ++part)
-      if (last[part] >= 0) {
-        ky[part] = std::max(ky[part], std::min(row, h - row));
-        kx[part] = std::max(kx[part], last[part]);
+    for (auto [last, extent] : {std::pair{last_direct, &direct}, std::pair{last_complement, &complement}})
+      if (last >= 0) {
+        extent->ky = std::max(extent->ky, std::min(row, h - row));
+        extent->kx = std::max(extent->kx, last);
       }
   }
   std::optional<BandPlan<T>> best;
-  for (int part = 0; part < 2; ++part) {
-    const std::int64_t rows = 2 * ky[part] + 1, cols = 2 * kx[part] + 1;
-    if (2 * ky[part] >= h || 2 * kx[part] >= w || 10 * rows > 6 * h || 10 * cols > 6 * w) continue;
-    if (best && (2 * best->ky + 1) * (2 * best->kx + 1) <= rows * cols) continue;
-    const bool complement = part == 1;
-    BandPlan<T> plan{ky[part], kx[part], complement, {}};
-    if (plan.ky >= 0) {
+  for (const bool is_complement : {false, true}) {
+    const Extent e = is_complement ? complement : direct;
+    const std::int64_t rows = 2 * e.ky + 1, cols = 2 * e.kx + 1;
+    if (2 * e.ky >= h || 2 * e.kx >= w || !band_worth_it(rows, h) || !band_worth_it(cols, w)) continue;
+    if (best && (2 * best->max_ky + 1) * (2 * best->max_kx + 1) <= rows * cols) continue;
+    BandPlan<T> plan{e.ky, e.kx, is_complement, {}};
+    if (e.ky >= 0) {
       plan.weights.resize(static_cast<std::size_t>(rows * cols));
       for (std::int64_t j = 0; j < cols; ++j)
         for (std::int64_t i = 0; i < rows; ++i) {
           const std::int64_t fy = (i + 1) / 2, fx = (j + 1) / 2;
-          const T weight = complement ? full - response[fy * half + fx] : response[fy * half + fx];
+          const T weight = is_complement ? full - response[fy * half + fx] : response[fy * half + fx];
           // 1/|c|^2 for the basis columns: h (and w) for the constant, h/2 (w/2) for cos and sin;
           // the table's 1/(h w) covers the first, the factors of 2 the rest.
           plan.weights[static_cast<std::size_t>(j * rows + i)] = weight * T(fy > 0 ? 2 : 1) * T(fx > 0 ? 2 : 1);
@@ -110,25 +120,24 @@ std::optional<BandPlan<T>> band_plan(const T* response, std::int64_t h, std::int
 //   along  = X C_x                      (all rows of the chunk's maps: one GEMM)
 //   across = along^T per map, coeffs = across C_y, scaled by D, across = coeffs C_y^T
 //   out    = along C_x^T  (or in minus it)
-// so that every product is one GEMM over the chunk.
+// so that every product is one GEMM over the chunk. The loop always runs in a full team, also
+// for one chunk: Eigen splits a GEMM over threads itself when it finds no team around it, and
+// these products are too small for that (one 112x112 map: 92 us split, 19 us not).
 template <class T>
 void band_filter_kernel(const T* in, T* out, std::int64_t maps, std::int64_t h, std::int64_t w,
                         const BandPlan<T>& plan) {
   const std::int64_t area = h * w;
-  if (plan.ky < 0) {  // nothing in the band: the filter is 0 (or the identity)
+  if (plan.max_ky < 0) {  // nothing in the band: the filter is 0 (or the identity)
     if (plan.complement && out != in) std::copy(in, in + maps * area, out);
     if (!plan.complement) std::fill(out, out + maps * area, T(0));
     return;
   }
-  const std::int64_t ny = 2 * plan.ky + 1, nx = 2 * plan.kx + 1;
-  const T* cy = fourier_basis<T>(h, plan.ky).data();
-  const T* cx = fourier_basis<T>(w, plan.kx).data();
+  const std::int64_t ny = 2 * plan.max_ky + 1, nx = 2 * plan.max_kx + 1;
+  const T* cy = fourier_basis<T>(h, plan.max_ky).data();
+  const T* cx = fourier_basis<T>(w, plan.max_kx).data();
   constexpr std::int64_t kChunk = 8;  // maps per GEMM: 8 x 56 rows at 56 x 56, in L2 with their products
   const std::int64_t chunks = (maps + kChunk - 1) / kChunk;
-#pragma omp parallel
-  {
-    keep_gemm_serial_in_this_region();
-#pragma omp for schedule(static)
+#pragma omp parallel for schedule(static)
   for (std::int64_t c = 0; c < chunks; ++c) {
     const std::int64_t first = c * kChunk, count = std::min(kChunk, maps - first);
     struct Along;
@@ -156,7 +165,6 @@ void band_filter_kernel(const T* in, T* out, std::int64_t maps, std::int64_t h, 
     } else {
       gemm<T>(Trans::no, Trans::yes, count * h, w, nx, T(1), along, nx, cx, nx, T(0), y, w);
     }
-  }
   }
 }
 

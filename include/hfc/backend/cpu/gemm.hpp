@@ -7,8 +7,6 @@
 #include <cstdint>
 #include <mutex>
 
-#include <omp.h>
-
 #include <Eigen/Core>
 
 #if defined(HFC_WITH_OPENBLAS)
@@ -18,14 +16,6 @@
 namespace hfc::cpu_backend {
 
 enum class Trans : bool { no = false, yes = true };
-
-// Eigen splits a product over OpenMP threads itself unless it runs inside a parallel region of
-// more than one thread. A kernel that calls gemm from its own parallel loop calls this first
-// thing in the region, so that Eigen stays serial also where that region has one thread (a
-// nested region, or a loop of one chunk): splitting a small product cost more than the product
-// (the band filter of one 112x112 map: 92 against 18 us). It sets this region's thread count
-// for regions nested in it, nothing outside.
-inline void keep_gemm_serial_in_this_region() { omp_set_num_threads(1); }
 
 // How many samples share one GEMM when each brings `columns` GEMM columns (output pixels, or
 // Winograd tiles): enough for 256 columns, since narrower GEMMs run far below the kernel's speed
