@@ -184,7 +184,7 @@ void svd_lanes(const T* a, std::int64_t count, std::int64_t m, std::int64_t n, T
   const std::int64_t k = std::min(m, n), p = std::max(m, n);
   const bool vectors = u != nullptr;
   struct Workspace {
-    std::vector<double> tall, left;  // p x k lane matrices, column-major
+    LaneBuffer tall, left;  // p x k lane matrices, column-major
     SymmetricLanes gram;
     TridiagonalLanes eigen;
   };

@@ -192,9 +192,9 @@ void rotate_rows(double* HFC_RESTRICT z, std::int64_t n, std::int64_t r0, const 
 struct TridiagonalLanes {
   std::int64_t n = 0;
   bool with_vectors = false;
-  std::vector<double> diagonal;     // n x kLanes
-  std::vector<double> subdiagonal;  // n x kLanes, entry n - 1 unused (kept zero)
-  std::vector<double> vectors;      // with_vectors: n x n x kLanes, column-major per lane: [(col * n + row) * kLanes + l]
+  LaneBuffer diagonal;     // n x kLanes
+  LaneBuffer subdiagonal;  // n x kLanes, entry n - 1 unused (kept zero)
+  LaneBuffer vectors;      // with_vectors: n x n x kLanes, column-major per lane: [(col * n + row) * kLanes + l]
 
   void resize(std::int64_t size, bool vectors_too) {
     n = size;
@@ -210,10 +210,10 @@ struct TridiagonalLanes {
     std::int64_t first, last, offset;  // rotations first .. last - 1; c at offset, then s
   };
   std::vector<Sweep> sweeps;
-  std::vector<double> rotations, padded_rotations;
+  LaneBuffer rotations, padded_rotations;
 
  private:
-  static void grow(std::vector<double>& v, std::int64_t count) {
+  static void grow(LaneBuffer& v, std::int64_t count) {
     if (static_cast<std::int64_t>(v.size()) < count) v.resize(static_cast<std::size_t>(count));
   }
 };
@@ -222,7 +222,7 @@ struct TridiagonalLanes {
 // Only the lower triangle (r >= c) is read. Unused lanes must hold zeros.
 struct SymmetricLanes {
   std::int64_t n = 0;
-  std::vector<double> a;
+  LaneBuffer a;
   void resize(std::int64_t size) {
     n = size;
     if (static_cast<std::int64_t>(a.size()) < size * size * kLanes) a.resize(static_cast<std::size_t>(size * size * kLanes));
@@ -236,8 +236,8 @@ struct SymmetricLanes {
 inline void tridiagonalise(SymmetricLanes& m, TridiagonalLanes& t) {
   const std::int64_t n = m.n;
   check(t.n == n, "tridiagonalise: sizes differ (", n, " and ", t.n, ")");
-  std::vector<double> tau(static_cast<std::size_t>(std::max<std::int64_t>(n, 1) * kLanes), 0.0);
-  std::vector<double> p(static_cast<std::size_t>(n * kLanes));
+  LaneBuffer tau(static_cast<std::size_t>(std::max<std::int64_t>(n, 1) * kLanes), 0.0);
+  LaneBuffer p(static_cast<std::size_t>(n * kLanes));
   for (std::int64_t j = 0; j + 2 < n; ++j) {
     // The reflector H = I - tau v v^T (v_0 = 1) that maps x = M[j+1:, j] onto beta e_0.
     const std::int64_t len = n - j - 1;
@@ -356,7 +356,7 @@ inline void apply_sweeps(TridiagonalLanes& t) {
     std::int64_t first, last, offset;
   };
   std::vector<Group> groups;
-  std::vector<double>& padded = t.padded_rotations;
+  LaneBuffer& padded = t.padded_rotations;
   std::size_t used = 0;
   for (std::size_t g = 0; g < t.sweeps.size(); g += kSweeps) {
     Group group{n, 0, static_cast<std::int64_t>(used)};
