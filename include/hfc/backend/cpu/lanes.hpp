@@ -4,6 +4,7 @@
 // [i * kLanes + l].
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -55,6 +56,25 @@ inline void rotate_lanes(LaneVector& p, LaneVector& x, LaneVector c, LaneVector 
   x.v = _mm512_fmadd_pd(s.v, p.v, _mm512_mul_pd(c.v, x.v));
   p.v = rotated;
 }
+inline LaneVector broadcast_lanes(double v) { return {_mm512_set1_pd(v)}; }
+inline LaneVector sqrt_lanes(LaneVector a) { return {_mm512_sqrt_pd(a.v)}; }
+inline LaneVector div_lanes(LaneVector a, LaneVector b) { return {_mm512_div_pd(a.v, b.v)}; }
+// Lane sets, bit l for lane l: per-lane conditions without leaving the registers.
+using LaneMask = unsigned;
+inline LaneVector select_lanes(LaneMask m, LaneVector if_set, LaneVector otherwise) {
+  return {_mm512_mask_blend_pd(static_cast<__mmask8>(m), otherwise.v, if_set.v)};
+}
+inline LaneMask positive_lanes(LaneVector a) { return _mm512_cmp_pd_mask(a.v, _mm512_setzero_pd(), _CMP_GT_OQ); }
+// The lanes l with from[l] <= k, with k < to[l], and with from[l] < k.
+inline LaneMask lanes_reached(std::int64_t k, const std::int64_t* from) {
+  return _mm512_cmp_epi64_mask(_mm512_loadu_si512(from), _mm512_set1_epi64(k), _MM_CMPINT_LE);
+}
+inline LaneMask lanes_not_reached(std::int64_t k, const std::int64_t* to) {
+  return _mm512_cmp_epi64_mask(_mm512_set1_epi64(k), _mm512_loadu_si512(to), _MM_CMPINT_LT);
+}
+inline LaneMask lanes_passed(std::int64_t k, const std::int64_t* from) {
+  return _mm512_cmp_epi64_mask(_mm512_loadu_si512(from), _mm512_set1_epi64(k), _MM_CMPINT_LT);
+}
 #else
 struct LaneVector {
   double v[kLanes];
@@ -103,6 +123,48 @@ inline void rotate_lanes(LaneVector& p, LaneVector& x, const LaneVector& c, cons
     p.v[l] = c.v[l] * a - s.v[l] * b;
     x.v[l] = s.v[l] * a + c.v[l] * b;
   }
+}
+inline LaneVector broadcast_lanes(double v) {
+  LaneVector r;
+  std::fill(r.v, r.v + kLanes, v);
+  return r;
+}
+inline LaneVector sqrt_lanes(const LaneVector& a) {
+  LaneVector r;
+  lane_sqrt(a.v, r.v);
+  return r;
+}
+inline LaneVector div_lanes(const LaneVector& a, const LaneVector& b) {
+  LaneVector r;
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) r.v[l] = a.v[l] / b.v[l];
+  return r;
+}
+using LaneMask = unsigned;
+inline LaneVector select_lanes(LaneMask m, const LaneVector& if_set, const LaneVector& otherwise) {
+  LaneVector r;
+  for (int l = 0; l < kLanes; ++l) r.v[l] = (m >> l) & 1u ? if_set.v[l] : otherwise.v[l];
+  return r;
+}
+inline LaneMask positive_lanes(const LaneVector& a) {
+  LaneMask m = 0;
+  for (int l = 0; l < kLanes; ++l) m |= (a.v[l] > 0.0 ? 1u : 0u) << l;
+  return m;
+}
+inline LaneMask lanes_reached(std::int64_t k, const std::int64_t* from) {
+  LaneMask m = 0;
+  for (int l = 0; l < kLanes; ++l) m |= (from[l] <= k ? 1u : 0u) << l;
+  return m;
+}
+inline LaneMask lanes_not_reached(std::int64_t k, const std::int64_t* to) {
+  LaneMask m = 0;
+  for (int l = 0; l < kLanes; ++l) m |= (k < to[l] ? 1u : 0u) << l;
+  return m;
+}
+inline LaneMask lanes_passed(std::int64_t k, const std::int64_t* from) {
+  LaneMask m = 0;
+  for (int l = 0; l < kLanes; ++l) m |= (from[l] < k ? 1u : 0u) << l;
+  return m;
 }
 #endif
 

@@ -431,7 +431,6 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
   std::int64_t start[kLanes], end[kLanes];
   for (int l = 0; l < kLanes; ++l) start[l] = end[l] = n - 1;  // no block yet: found by the first scan
   std::int64_t check_begin = 0, check_end = n - 1;
-  double none[kLanes] = {};  // stands in for the coupling above row 0
   t.sweeps.clear();
   std::size_t recorded = 0;  // doubles of t.rotations in use
   const std::int64_t max_sweeps = 30 * n;
@@ -499,39 +498,44 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
       rotation_s = rotation_c + size / 2;
       recorded += size;
     }
-    // Chase the bulge down every active lane at once.
+    // Chase the bulge down every active lane at once. Each step changes d[k], d[k + 1], e[k - 1],
+    // e[k] and e[k + 1], and the next step starts from d[k + 1] and e[k + 1]: those are handed on
+    // in registers (through memory each waited for its store to be forwarded, on the chain of
+    // dependent square roots and divisions that sets the pace here), and e[k - 1] and d[k] are
+    // stored once final.
+    const LaneVector one = broadcast_lanes(1.0), zero = zero_lanes();
+    LaneVector x_k = load_lanes(x), bulge_k = load_lanes(bulge);
+    LaneVector d_k = load_lanes(d + first * kLanes), e_k = load_lanes(e + first * kLanes);
+    LaneVector e_above = first > 0 ? load_lanes(e + (first - 1) * kLanes) : zero;  // coupling of k - 1 and k
     for (std::int64_t k = first; k < last; ++k) {
-      double* dk = d + k * kLanes;
-      double* ek = e + k * kLanes;
-      double* above = k > 0 ? ek - kLanes : none;  // coupling of k - 1 and k
-      double c[kLanes], s[kLanes], r[kLanes];
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) r[l] = x[l] * x[l] + bulge[l] * bulge[l];
-      lane_sqrt(r, r);
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) {
-        const bool active = k >= start[l] && k < end[l];
-        const bool rotate = active && r[l] > 0.0;
-        const double inverse = 1.0 / (rotate ? r[l] : 1.0);  // one division, not two: the divider is the bottleneck
-        c[l] = rotate ? x[l] * inverse : 1.0;
-        s[l] = rotate ? -bulge[l] * inverse : 0.0;
-        const double a = dk[l], b = ek[l], cc = dk[kLanes + l];
-        const double cs = c[l] * s[l], c2 = c[l] * c[l], s2 = s[l] * s[l];
-        dk[l] = a * c2 - 2.0 * b * cs + cc * s2;
-        dk[kLanes + l] = a * s2 + 2.0 * b * cs + cc * c2;
-        ek[l] = (a - cc) * cs + b * (c2 - s2);
-        above[l] = k > start[l] && rotate ? c[l] * above[l] - s[l] * bulge[l] : above[l];
-        const double next = ek[kLanes + l];  // coupling of k + 1 and k + 2 (zero past the end)
-        bulge[l] = rotate ? -s[l] * next : bulge[l];
-        ek[kLanes + l] = rotate ? c[l] * next : next;
-        x[l] = rotate ? ek[l] : x[l];
+      const LaneVector r = sqrt_lanes(fma_lanes(x_k, x_k, mul_lanes(bulge_k, bulge_k)));
+      const LaneMask rotate = lanes_reached(k, start) & lanes_not_reached(k, end) & positive_lanes(r);
+      const LaneVector inverse = div_lanes(one, select_lanes(rotate, r, one));  // one division, not two: the divider is the bottleneck
+      const LaneVector c = select_lanes(rotate, mul_lanes(x_k, inverse), one);
+      const LaneVector s = select_lanes(rotate, sub_lanes(zero, mul_lanes(bulge_k, inverse)), zero);
+      const LaneVector d_next = load_lanes(d + (k + 1) * kLanes);
+      const LaneVector e_next = load_lanes(e + (k + 1) * kLanes);  // coupling of k + 1 and k + 2 (zero past the end)
+      const LaneVector cs = mul_lanes(c, s), c2 = mul_lanes(c, c), s2 = mul_lanes(s, s);
+      const LaneVector twice_b_cs = mul_lanes(add_lanes(e_k, e_k), cs);
+      // (a, b; b, cc) <- G^T (a, b; b, cc) G with a = d[k], b = e[k], cc = d[k + 1]
+      store_lanes(d + k * kLanes, sub_lanes(fma_lanes(d_k, c2, mul_lanes(d_next, s2)), twice_b_cs));
+      const LaneVector d_k1 = add_lanes(fma_lanes(d_k, s2, mul_lanes(d_next, c2)), twice_b_cs);
+      const LaneVector e_k0 = fma_lanes(sub_lanes(d_k, d_next), cs, mul_lanes(e_k, sub_lanes(c2, s2)));
+      e_above = select_lanes(lanes_passed(k, start) & rotate, fnma_lanes(s, bulge_k, mul_lanes(c, e_above)), e_above);
+      if (k > 0) store_lanes(e + (k - 1) * kLanes, e_above);
+      bulge_k = select_lanes(rotate, sub_lanes(zero, mul_lanes(s, e_next)), bulge_k);
+      e_k = select_lanes(rotate, mul_lanes(c, e_next), e_next);
+      x_k = select_lanes(rotate, e_k0, x_k);
+      d_k = d_k1;
+      e_above = e_k0;
+      if (z) {
+        store_lanes(rotation_c + (k - first) * kLanes, c);
+        store_lanes(rotation_s + (k - first) * kLanes, s);
       }
-      if (z)
-        for (int l = 0; l < kLanes; ++l) {
-          rotation_c[(k - first) * kLanes + l] = c[l];
-          rotation_s[(k - first) * kLanes + l] = s[l];
-        }
     }
+    store_lanes(d + last * kLanes, d_k);
+    store_lanes(e + (last - 1) * kLanes, e_above);
+    store_lanes(e + last * kLanes, e_k);
   }
   if (z) detail::apply_sweeps(t);
   for (int l = 0; l < kLanes; ++l)
