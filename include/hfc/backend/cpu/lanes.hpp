@@ -35,6 +35,10 @@ inline void lane_sqrt(const double* in, double* out) {
 #endif
 }
 
+// A set of lanes, bit l for lane l: per-lane conditions (which lanes rotate, say) kept beside
+// the lane vectors instead of in arrays of bools.
+using LaneMask = unsigned;
+
 // One lane vector as a value, for kernels that hold many of them in registers: arrays of doubles
 // updated in place were stored back to memory on every step (GCC keeps an array in registers
 // only while nothing takes its address), and stores are what these kernels wait on.
@@ -59,21 +63,20 @@ inline void rotate_lanes(LaneVector& p, LaneVector& x, LaneVector c, LaneVector 
 inline LaneVector broadcast_lanes(double v) { return {_mm512_set1_pd(v)}; }
 inline LaneVector sqrt_lanes(LaneVector a) { return {_mm512_sqrt_pd(a.v)}; }
 inline LaneVector div_lanes(LaneVector a, LaneVector b) { return {_mm512_div_pd(a.v, b.v)}; }
-// Lane sets, bit l for lane l: per-lane conditions without leaving the registers.
-using LaneMask = unsigned;
 inline LaneVector select_lanes(LaneMask m, LaneVector if_set, LaneVector otherwise) {
   return {_mm512_mask_blend_pd(static_cast<__mmask8>(m), otherwise.v, if_set.v)};
 }
+// The lanes holding a number > 0 (not a NaN).
 inline LaneMask positive_lanes(LaneVector a) { return _mm512_cmp_pd_mask(a.v, _mm512_setzero_pd(), _CMP_GT_OQ); }
-// The lanes l with from[l] <= k, with k < to[l], and with from[l] < k.
-inline LaneMask lanes_reached(std::int64_t k, const std::int64_t* from) {
-  return _mm512_cmp_epi64_mask(_mm512_loadu_si512(from), _mm512_set1_epi64(k), _MM_CMPINT_LE);
+// The lanes l where k >= bound[l], where k < bound[l], and where k > bound[l].
+inline LaneMask lanes_at_or_after(std::int64_t k, const std::int64_t* bound) {
+  return _mm512_cmp_epi64_mask(_mm512_loadu_si512(bound), _mm512_set1_epi64(k), _MM_CMPINT_LE);
 }
-inline LaneMask lanes_not_reached(std::int64_t k, const std::int64_t* to) {
-  return _mm512_cmp_epi64_mask(_mm512_set1_epi64(k), _mm512_loadu_si512(to), _MM_CMPINT_LT);
+inline LaneMask lanes_before(std::int64_t k, const std::int64_t* bound) {
+  return _mm512_cmp_epi64_mask(_mm512_set1_epi64(k), _mm512_loadu_si512(bound), _MM_CMPINT_LT);
 }
-inline LaneMask lanes_passed(std::int64_t k, const std::int64_t* from) {
-  return _mm512_cmp_epi64_mask(_mm512_loadu_si512(from), _mm512_set1_epi64(k), _MM_CMPINT_LT);
+inline LaneMask lanes_after(std::int64_t k, const std::int64_t* bound) {
+  return _mm512_cmp_epi64_mask(_mm512_loadu_si512(bound), _mm512_set1_epi64(k), _MM_CMPINT_LT);
 }
 #else
 struct LaneVector {
@@ -140,7 +143,6 @@ inline LaneVector div_lanes(const LaneVector& a, const LaneVector& b) {
   for (int l = 0; l < kLanes; ++l) r.v[l] = a.v[l] / b.v[l];
   return r;
 }
-using LaneMask = unsigned;
 inline LaneVector select_lanes(LaneMask m, const LaneVector& if_set, const LaneVector& otherwise) {
   LaneVector r;
   for (int l = 0; l < kLanes; ++l) r.v[l] = (m >> l) & 1u ? if_set.v[l] : otherwise.v[l];
@@ -151,19 +153,19 @@ inline LaneMask positive_lanes(const LaneVector& a) {
   for (int l = 0; l < kLanes; ++l) m |= (a.v[l] > 0.0 ? 1u : 0u) << l;
   return m;
 }
-inline LaneMask lanes_reached(std::int64_t k, const std::int64_t* from) {
+inline LaneMask lanes_at_or_after(std::int64_t k, const std::int64_t* bound) {
   LaneMask m = 0;
-  for (int l = 0; l < kLanes; ++l) m |= (from[l] <= k ? 1u : 0u) << l;
+  for (int l = 0; l < kLanes; ++l) m |= (k >= bound[l] ? 1u : 0u) << l;
   return m;
 }
-inline LaneMask lanes_not_reached(std::int64_t k, const std::int64_t* to) {
+inline LaneMask lanes_before(std::int64_t k, const std::int64_t* bound) {
   LaneMask m = 0;
-  for (int l = 0; l < kLanes; ++l) m |= (k < to[l] ? 1u : 0u) << l;
+  for (int l = 0; l < kLanes; ++l) m |= (k < bound[l] ? 1u : 0u) << l;
   return m;
 }
-inline LaneMask lanes_passed(std::int64_t k, const std::int64_t* from) {
+inline LaneMask lanes_after(std::int64_t k, const std::int64_t* bound) {
   LaneMask m = 0;
-  for (int l = 0; l < kLanes; ++l) m |= (from[l] < k ? 1u : 0u) << l;
+  for (int l = 0; l < kLanes; ++l) m |= (k > bound[l] ? 1u : 0u) << l;
   return m;
 }
 #endif

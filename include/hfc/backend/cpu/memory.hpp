@@ -159,12 +159,16 @@ inline void zero_short(T* dst, std::int64_t n) {
 // docs/performance.md).
 template <class T>
 struct AlignedAllocator {
+  static_assert(alignof(T) <= kAlignment);
   using value_type = T;
   static constexpr std::align_val_t kAlign{kAlignment};
   AlignedAllocator() = default;
   template <class U>
   AlignedAllocator(const AlignedAllocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  T* allocate(std::size_t n) {
+    if (n > std::size_t(-1) / sizeof(T)) throw std::bad_array_new_length();
+    return static_cast<T*>(::operator new(n * sizeof(T), kAlign));
+  }
   void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlign); }
   template <class U>
   bool operator==(const AlignedAllocator<U>&) const noexcept { return true; }

@@ -428,7 +428,7 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
   // its bottom coupling deflates (end moves up) or one inside it does (a split: its start is
   // looked for again). Only the couplings the last sweep changed, [check_begin, check_end), are
   // tested for deflation.
-  std::int64_t start[kLanes], end[kLanes];
+  alignas(64) std::int64_t start[kLanes], end[kLanes];  // loaded whole by the chase's lane masks
   for (int l = 0; l < kLanes; ++l) start[l] = end[l] = n - 1;  // no block yet: found by the first scan
   std::int64_t check_begin = 0, check_end = n - 1;
   t.sweeps.clear();
@@ -498,44 +498,44 @@ inline void tridiagonal_eigen(TridiagonalLanes& t) {
       rotation_s = rotation_c + size / 2;
       recorded += size;
     }
-    // Chase the bulge down every active lane at once. Each step changes d[k], d[k + 1], e[k - 1],
-    // e[k] and e[k + 1], and the next step starts from d[k + 1] and e[k + 1]: those are handed on
-    // in registers (through memory each waited for its store to be forwarded, on the chain of
-    // dependent square roots and divisions that sets the pace here), and e[k - 1] and d[k] are
-    // stored once final.
+    // Chase the bulge down every active lane at once. Step k rotates rows and columns k, k + 1: it
+    // changes d[k], d[k + 1], e[k - 1], e[k] and e[k + 1], and the next step starts from its new
+    // d[k + 1], e[k] and e[k + 1]. Those are handed on in registers (through memory each waited
+    // for its store to be forwarded, on the chain of dependent square roots and divisions that
+    // sets the pace here); d[k] and e[k - 1] are stored once final.
     const LaneVector one = broadcast_lanes(1.0), zero = zero_lanes();
-    LaneVector x_k = load_lanes(x), bulge_k = load_lanes(bulge);
-    LaneVector d_k = load_lanes(d + first * kLanes), e_k = load_lanes(e + first * kLanes);
-    LaneVector e_above = first > 0 ? load_lanes(e + (first - 1) * kLanes) : zero;  // coupling of k - 1 and k
+    LaneVector lead = load_lanes(x), bulge_now = load_lanes(bulge);
+    LaneVector d_here = load_lanes(d + first * kLanes), e_here = load_lanes(e + first * kLanes);  // d[k], e[k]
+    LaneVector e_above = first > 0 ? load_lanes(e + (first - 1) * kLanes) : zero;  // e[k - 1]
     for (std::int64_t k = first; k < last; ++k) {
-      const LaneVector r = sqrt_lanes(fma_lanes(x_k, x_k, mul_lanes(bulge_k, bulge_k)));
-      const LaneMask rotate = lanes_reached(k, start) & lanes_not_reached(k, end) & positive_lanes(r);
+      const LaneVector r = sqrt_lanes(fma_lanes(lead, lead, mul_lanes(bulge_now, bulge_now)));
+      const LaneMask rotate = lanes_at_or_after(k, start) & lanes_before(k, end) & positive_lanes(r);
       const LaneVector inverse = div_lanes(one, select_lanes(rotate, r, one));  // one division, not two: the divider is the bottleneck
-      const LaneVector c = select_lanes(rotate, mul_lanes(x_k, inverse), one);
-      const LaneVector s = select_lanes(rotate, sub_lanes(zero, mul_lanes(bulge_k, inverse)), zero);
-      const LaneVector d_next = load_lanes(d + (k + 1) * kLanes);
+      const LaneVector c = select_lanes(rotate, mul_lanes(lead, inverse), one);
+      const LaneVector s = select_lanes(rotate, sub_lanes(zero, mul_lanes(bulge_now, inverse)), zero);
+      const LaneVector d_next = load_lanes(d + (k + 1) * kLanes);  // untouched by this sweep so far
       const LaneVector e_next = load_lanes(e + (k + 1) * kLanes);  // coupling of k + 1 and k + 2 (zero past the end)
       const LaneVector cs = mul_lanes(c, s), c2 = mul_lanes(c, c), s2 = mul_lanes(s, s);
-      const LaneVector twice_b_cs = mul_lanes(add_lanes(e_k, e_k), cs);
+      const LaneVector twice_b_cs = mul_lanes(add_lanes(e_here, e_here), cs);
       // (a, b; b, cc) <- G^T (a, b; b, cc) G with a = d[k], b = e[k], cc = d[k + 1]
-      store_lanes(d + k * kLanes, sub_lanes(fma_lanes(d_k, c2, mul_lanes(d_next, s2)), twice_b_cs));
-      const LaneVector d_k1 = add_lanes(fma_lanes(d_k, s2, mul_lanes(d_next, c2)), twice_b_cs);
-      const LaneVector e_k0 = fma_lanes(sub_lanes(d_k, d_next), cs, mul_lanes(e_k, sub_lanes(c2, s2)));
-      e_above = select_lanes(lanes_passed(k, start) & rotate, fnma_lanes(s, bulge_k, mul_lanes(c, e_above)), e_above);
+      store_lanes(d + k * kLanes, sub_lanes(fma_lanes(d_here, c2, mul_lanes(d_next, s2)), twice_b_cs));
+      const LaneVector new_d_next = add_lanes(fma_lanes(d_here, s2, mul_lanes(d_next, c2)), twice_b_cs);
+      const LaneVector new_e_here = fma_lanes(sub_lanes(d_here, d_next), cs, mul_lanes(e_here, sub_lanes(c2, s2)));
+      e_above = select_lanes(lanes_after(k, start) & rotate, fnma_lanes(s, bulge_now, mul_lanes(c, e_above)), e_above);
       if (k > 0) store_lanes(e + (k - 1) * kLanes, e_above);
-      bulge_k = select_lanes(rotate, sub_lanes(zero, mul_lanes(s, e_next)), bulge_k);
-      e_k = select_lanes(rotate, mul_lanes(c, e_next), e_next);
-      x_k = select_lanes(rotate, e_k0, x_k);
-      d_k = d_k1;
-      e_above = e_k0;
+      bulge_now = select_lanes(rotate, sub_lanes(zero, mul_lanes(s, e_next)), bulge_now);
+      e_here = select_lanes(rotate, mul_lanes(c, e_next), e_next);  // the new e[k + 1]
+      lead = select_lanes(rotate, new_e_here, lead);
+      d_here = new_d_next;
+      e_above = new_e_here;
       if (z) {
         store_lanes(rotation_c + (k - first) * kLanes, c);
         store_lanes(rotation_s + (k - first) * kLanes, s);
       }
     }
-    store_lanes(d + last * kLanes, d_k);
+    store_lanes(d + last * kLanes, d_here);
     store_lanes(e + (last - 1) * kLanes, e_above);
-    store_lanes(e + last * kLanes, e_k);
+    store_lanes(e + last * kLanes, e_here);
   }
   if (z) detail::apply_sweeps(t);
   for (int l = 0; l < kLanes; ++l)
