@@ -60,8 +60,8 @@ struct BandPlan {
 
 // The most basis columns per axis the band may take. The band's cost per pixel grows with its
 // width, the FFT's with log n: against FFTW the break-even was about 77% of the axis at 56, 62% at
-// 112, 50% at 224 and 25% at 448 (32 maps, 2 threads, Zen 5 VM), so half the axis and no more
-// than 96 columns.
+// 112, 50% at 224 and between 25% (still 1.1x faster) and 40% (1.6x slower) at 448 (32 maps, 2
+// threads, Zen 5 VM), so half the axis and no more than 96 columns.
 inline bool band_worth_it(std::int64_t columns, std::int64_t n) { return 2 * columns <= n && columns <= 96; }
 
 // The band plan for a half-spectrum response table (h x (w/2 + 1), 1/(h w) folded in), or none
@@ -116,6 +116,15 @@ std::optional<BandPlan<T>> band_plan(const T* response, std::int64_t h, std::int
   return best;
 }
 
+// Transposes `count` row-major rows x cols matrices from `from` into `to`, one after another.
+template <class T>
+void transpose_each(const T* HFC_RESTRICT from, T* HFC_RESTRICT to, std::int64_t count, std::int64_t rows,
+                    std::int64_t cols) {
+  for (std::int64_t m = 0; m < count; ++m, from += rows * cols, to += rows * cols)
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t c = 0; c < cols; ++c) to[c * rows + r] = from[r * cols + c];
+}
+
 // in, out: `maps` maps of h x w (out may alias in). Each thread takes chunks of maps through
 //   along  = X C_x                      (all rows of the chunk's maps: one GEMM)
 //   across = along^T per map, coeffs = across C_y, scaled by D, across = coeffs C_y^T
@@ -149,16 +158,12 @@ void band_filter_kernel(const T* in, T* out, std::int64_t maps, std::int64_t h, 
     const T* x = in + first * area;
     T* y = out + first * area;
     gemm<T>(Trans::no, Trans::no, count * h, nx, w, T(1), x, w, cx, nx, T(0), along, nx);
-    for (std::int64_t m = 0; m < count; ++m)
-      for (std::int64_t r = 0; r < h; ++r)
-        for (std::int64_t j = 0; j < nx; ++j) across[(m * nx + j) * h + r] = along[(m * h + r) * nx + j];
+    transpose_each(along, across, count, h, nx);
     gemm<T>(Trans::no, Trans::no, count * nx, ny, h, T(1), across, h, cy, ny, T(0), coeffs, ny);
     for (std::int64_t m = 0; m < count; ++m)
       for (std::int64_t i = 0; i < nx * ny; ++i) coeffs[m * nx * ny + i] *= plan.weights[static_cast<std::size_t>(i)];
     gemm<T>(Trans::no, Trans::yes, count * nx, h, ny, T(1), coeffs, ny, cy, ny, T(0), across, h);
-    for (std::int64_t m = 0; m < count; ++m)
-      for (std::int64_t r = 0; r < h; ++r)
-        for (std::int64_t j = 0; j < nx; ++j) along[(m * h + r) * nx + j] = across[(m * nx + j) * h + r];
+    transpose_each(across, along, count, nx, h);
     if (plan.complement) {
       if (y != x) std::copy(x, x + count * area, y);
       gemm<T>(Trans::no, Trans::yes, count * h, w, nx, T(-1), along, nx, cx, nx, T(1), y, w);
