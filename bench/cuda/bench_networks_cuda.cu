@@ -56,14 +56,21 @@ void BM_CudaModuleFwdBwd(benchmark::State& state) {
 }
 BENCHMARK(BM_CudaModuleFwdBwd)->Apply(shapes);
 
-// The same with the Gram-Jacobi SVD (svd_gram.cuh), to choose Context::svd_algorithm's default.
+// The same with the Gram-Jacobi SVD (svd_gram.cuh) and the register kernel (svd_registers.cuh), to
+// choose Context::svd_algorithm's default.
 void BM_CudaModuleFwdBwd_GramSvd(benchmark::State& state) {
-  auto& context = hfc::cuda_backend::Context::get();
-  context.svd_algorithm = hfc::cuda_backend::SvdAlgorithm::gram_jacobi;
+  const hfc::cuda_backend::ScopedSetting gram(hfc::cuda_backend::Context::get().svd_algorithm,
+                                              hfc::cuda_backend::SvdAlgorithm::gram_jacobi);
   BM_CudaModuleFwdBwd(state);
-  context.svd_algorithm = hfc::cuda_backend::SvdAlgorithm::one_sided_jacobi;
 }
 BENCHMARK(BM_CudaModuleFwdBwd_GramSvd)->Apply(shapes);
+
+void BM_CudaModuleFwdBwd_RegisterSvd(benchmark::State& state) {
+  const hfc::cuda_backend::ScopedSetting registers(hfc::cuda_backend::Context::get().svd_algorithm,
+                                                   hfc::cuda_backend::SvdAlgorithm::register_jacobi);
+  BM_CudaModuleFwdBwd(state);
+}
+BENCHMARK(BM_CudaModuleFwdBwd_RegisterSvd)->Apply(shapes);
 
 template <class Net>
 void step(benchmark::State& state, hfc::Attention attention) {
@@ -77,12 +84,23 @@ void BM_CudaResNet18_HFC(benchmark::State& s) { step<ResNet18>(s, hfc::Attention
 void BM_CudaResNet18_BAM(benchmark::State& s) { step<ResNet18>(s, hfc::Attention::bam_official); }
 void BM_CudaMobileNetV2(benchmark::State& s) { step<MobileNetV2>(s, hfc::Attention::none); }
 void BM_CudaMobileNetV2_HFC(benchmark::State& s) { step<MobileNetV2>(s, hfc::Attention::hfc); }
+// The HFC networks with the register SVD (svd_registers.cuh).
+template <class Net>
+void step_register_svd(benchmark::State& state) {
+  const hfc::cuda_backend::ScopedSetting registers(hfc::cuda_backend::Context::get().svd_algorithm,
+                                                   hfc::cuda_backend::SvdAlgorithm::register_jacobi);
+  step<Net>(state, hfc::Attention::hfc);
+}
+void BM_CudaResNet18_HFC_RegisterSvd(benchmark::State& s) { step_register_svd<ResNet18>(s); }
+void BM_CudaMobileNetV2_HFC_RegisterSvd(benchmark::State& s) { step_register_svd<MobileNetV2>(s); }
 #define HFC_CUDA_NETWORK_BENCH(fn) BENCHMARK(fn)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime()
 HFC_CUDA_NETWORK_BENCH(BM_CudaResNet18);
 HFC_CUDA_NETWORK_BENCH(BM_CudaResNet18_HFC);
 HFC_CUDA_NETWORK_BENCH(BM_CudaResNet18_BAM);
 HFC_CUDA_NETWORK_BENCH(BM_CudaMobileNetV2);
 HFC_CUDA_NETWORK_BENCH(BM_CudaMobileNetV2_HFC);
+HFC_CUDA_NETWORK_BENCH(BM_CudaResNet18_HFC_RegisterSvd);
+HFC_CUDA_NETWORK_BENCH(BM_CudaMobileNetV2_HFC_RegisterSvd);
 
 }  // namespace
 

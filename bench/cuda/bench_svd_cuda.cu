@@ -1,5 +1,6 @@
 // GPU benchmark: singular values (with U and V) of 32 square matrices, hfcnet's batched Jacobi
-// kernels (one-sided; Gram matrix with two-sided Jacobi) against cuSOLVER: gesvdjBatched (n <= 32 only), a loop of gesvdj (what
+// kernels (one-sided in shared memory; Gram matrix with two-sided Jacobi; one-sided in registers)
+// against cuSOLVER: gesvdjBatched (n <= 32 only), a loop of gesvdj (what
 // torch.linalg.svdvals does above 32) and gesvdaStridedBatched (approximate, Gram-based).
 #include <benchmark/benchmark.h>
 #include <cusolverDn.h>
@@ -50,12 +51,34 @@ BENCHMARK(BM_HfcSvdValues)->Arg(56)->Arg(112)->Unit(benchmark::kMillisecond)->Us
 // The same with the Gram matrix's two-sided Jacobi in double (svd_gram.cuh).
 void BM_HfcSvdGram(benchmark::State& state) {
   if (!need_gpu(state)) return;
-  auto& context = hfc::cuda_backend::Context::get();
-  context.svd_algorithm = hfc::cuda_backend::SvdAlgorithm::gram_jacobi;
+  const hfc::cuda_backend::ScopedSetting gram(hfc::cuda_backend::Context::get().svd_algorithm,
+                                              hfc::cuda_backend::SvdAlgorithm::gram_jacobi);
   BM_HfcSvd(state);
-  context.svd_algorithm = hfc::cuda_backend::SvdAlgorithm::one_sided_jacobi;
 }
 BENCHMARK(BM_HfcSvdGram)->Arg(14)->Arg(28)->Arg(32)->Arg(56)->Arg(112)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The same with one-sided Jacobi in registers (svd_registers.cuh), the lanes per column pair chosen
+// by size (second argument 0) or given: which G to make the default.
+void BM_HfcSvdRegisters(benchmark::State& state) {
+  if (!need_gpu(state)) return;
+  auto& context = hfc::cuda_backend::Context::get();
+  const hfc::cuda_backend::ScopedSetting registers(context.svd_algorithm,
+                                                   hfc::cuda_backend::SvdAlgorithm::register_jacobi);
+  const hfc::cuda_backend::ScopedSetting lanes(context.svd_lanes_per_pair, static_cast<int>(state.range(1)));
+  BM_HfcSvd(state);
+}
+BENCHMARK(BM_HfcSvdRegisters)
+    ->Args({14, 0})->Args({28, 0})->Args({32, 0})->Args({56, 0})->Args({112, 0})
+    ->Args({56, 4})->Args({56, 16})->Args({56, 32})->Args({112, 8})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_HfcSvdRegistersValues(benchmark::State& state) {
+  if (!need_gpu(state)) return;
+  const hfc::cuda_backend::ScopedSetting registers(hfc::cuda_backend::Context::get().svd_algorithm,
+                                                   hfc::cuda_backend::SvdAlgorithm::register_jacobi);
+  BM_HfcSvdValues(state);
+}
+BENCHMARK(BM_HfcSvdRegistersValues)->Arg(56)->Arg(112)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // cuSOLVER overwrites its input: each call gets a fresh copy of `a` in `input`.
 struct CusolverBuffers {

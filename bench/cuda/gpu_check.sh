@@ -2,82 +2,118 @@
 # The GPU check: runs the CUDA tests and the GPU benchmarks (built for sm_90, here or elsewhere),
 # and PyTorch's side of the comparison, on a machine with an NVIDIA GPU. Prints the tables for
 # docs/performance.md at the end. Each step has a timeout; all of them together stay under
-# 8 minutes (405 s; 465 s when the tests fail and rerun with HFC_CUDA_SYNC=1), and a normal run
-# takes a few.
+# 8 minutes (430 s; 470 s when the tests fail and rerun with HFC_CUDA_SYNC=1).
 #   bench/cuda/gpu_check.sh [BUILD_DIR]     (default build/release; or a folder staged by
 #                                           bench/cuda/stage_for_device.sh on another machine)
+# Logs and results go to a scratch folder; $OUT (default /tmp/hfc_gpu_check) gets two files: the
+# tables (gpu_check.md) and every log and JSON file in one archive (gpu_check.tgz), since the
+# device tool brings back at most 8 files.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build="${1:-build/release}"
 out="${OUT:-/tmp/hfc_gpu_check}"
+work="$(mktemp -d)"
 mkdir -p "$out"
-# A folder staged by bench/cuda/stage_for_device.sh brings the shared libraries it was built with.
-if [ -d "$build/lib" ]; then export LD_LIBRARY_PATH="$(cd "$build/lib" && pwd):${LD_LIBRARY_PATH:-}"; fi
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$work/gpu.txt"
+
+# Our binaries get the libraries a staged folder (bench/cuda/stage_for_device.sh) brought; PyTorch
+# keeps its own. If the loader still misses one (the CUDA toolkit's, outside the default path),
+# the toolkit's library folders are added.
+libs="${LD_LIBRARY_PATH:-}"
+add_libs() { for d in "$@"; do libs="$d${libs:+:$libs}"; done; }
+if [ -d "$build/lib" ]; then add_libs "$(cd "$build/lib" && pwd)"; fi
+run() { LD_LIBRARY_PATH="$libs" "$@"; }
+if run ldd "$build/tests/cuda/hfc_cuda_tests" | grep -q "not found"; then
+  add_libs /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda/lib64
+  echo "ldd: missing libraries; adding the CUDA toolkit's folders. Still missing:"
+  run ldd "$build/tests/cuda/hfc_cuda_tests" | grep "not found"
+fi
 
 echo "== CUDA tests"
-timeout 100 "$build/tests/cuda/hfc_cuda_tests" > "$out/tests.txt" 2>&1
+run timeout 100 "$build/tests/cuda/hfc_cuda_tests" > "$work/tests.txt" 2>&1
 tests_rc=$?
-grep -E "ERROR|error|logged|values:|test cases|assertions" "$out/tests.txt" | head -60
+grep -E "ERROR|error|logged|values:|test cases|assertions" "$work/tests.txt" | head -60
 if [ "$tests_rc" -ne 0 ]; then  # again, each kernel checked at its launch, to name a faulting one
   echo "== CUDA tests again with HFC_CUDA_SYNC=1"
-  HFC_CUDA_SYNC=1 timeout 60 "$build/tests/cuda/hfc_cuda_tests" > "$out/tests_sync.txt" 2>&1
-  grep -E "ERROR|error|logged" "$out/tests_sync.txt" | head -20
+  HFC_CUDA_SYNC=1 run timeout 40 "$build/tests/cuda/hfc_cuda_tests" > "$work/tests_sync.txt" 2>&1
+  grep -E "ERROR|error|logged" "$work/tests_sync.txt" | head -20
 fi
-if grep -q "SKIPPED" "$out/tests.txt"; then  # nvidia-smi saw a GPU, so a skip is a failure here
-  echo "GPU tests skipped on a machine with a GPU:"; grep -m1 "SKIPPED" "$out/tests.txt"
+if grep -q "SKIPPED" "$work/tests.txt"; then  # nvidia-smi saw a GPU, so a skip is a failure here
+  echo "GPU tests skipped on a machine with a GPU:"; grep -m1 "SKIPPED" "$work/tests.txt"
   tests_rc=1
 fi
 
 echo "== hfcnet train --device cuda (synthetic set, 2 epochs at 48 px)"
-rm -rf "$out/train"
-timeout 50 "$build/examples/hfcnet" train --synthetic-count 700 --image-size 48 --epochs 2 --device cuda \
-  --out "$out/train" 2>&1 | grep -E "^epoch|error" || tests_rc=1
+run timeout 50 "$build/examples/hfcnet" train --synthetic-count 700 --image-size 48 --epochs 2 --device cuda \
+  --out "$work/train" 2>&1 | grep -E "^epoch|error" || tests_rc=1
+rm -f "$work"/train/*.safetensors  # checkpoints: tens of MB, not needed back
 
 bench() {  # name, seconds, binary, extra arguments
   echo "== $1"
-  timeout "$2" "$3" --benchmark_min_time=0.3 --benchmark_format=json --benchmark_out="$out/$1.json" \
-    --benchmark_out_format=json "${@:4}" >/dev/null 2>"$out/$1.err" || tail -5 "$out/$1.err"
+  run timeout "$2" "$3" --benchmark_min_time=0.3 --benchmark_format=json --benchmark_out="$work/$1.json" \
+    --benchmark_out_format=json "${@:4}" >/dev/null 2>"$work/$1.err" || tail -5 "$work/$1.err"
 }
 bench svd 60 "$build/bench/cuda/hfc_bench_svd_cuda"
-bench networks 80 "$build/bench/cuda/hfc_bench_networks_cuda"
+bench networks 100 "$build/bench/cuda/hfc_bench_networks_cuda"
 
 echo "== PyTorch"
-timeout 35 python3 bench/cuda/pytorch_svd_bench.py > "$out/torch_svd.jsonl" 2>"$out/torch_svd.err" || tail -5 "$out/torch_svd.err"
-timeout 80 python3 bench/cuda/pytorch_gpu_bench.py > "$out/torch_gpu.jsonl" 2>"$out/torch_gpu.err" ||
-  tail -5 "$out/torch_gpu.err"
+timeout 35 python3 bench/cuda/pytorch_svd_bench.py > "$work/torch_svd.jsonl" 2>"$work/torch_svd.err" ||
+  tail -5 "$work/torch_svd.err"
+timeout 80 python3 bench/cuda/pytorch_gpu_bench.py > "$work/torch_gpu.jsonl" 2>"$work/torch_gpu.err" ||
+  tail -5 "$work/torch_gpu.err"
 
-python3 - "$out" <<'PY'
+python3 - "$work" <<'PY' | tee "$out/gpu_check.md"
 import json, sys, pathlib
-out = pathlib.Path(sys.argv[1])
-gpu = (out / "gpu.txt").read_text().strip()
+work = pathlib.Path(sys.argv[1])
+gpu = (work / "gpu.txt").read_text().strip()
 
-def ours(name):
-    path = out / f"{name}.json"
-    if not path.exists(): return {}
+def ours(name):  # a benchmark killed by its timeout leaves a cut-off file: no numbers, not a crash
+    try:
+        benchmarks = json.loads((work / f"{name}.json").read_text())["benchmarks"]
+    except (OSError, ValueError, KeyError):
+        print(f"({name}.json: missing or incomplete)")
+        return {}
     return {b["name"].replace("BM_", "").replace("/real_time", ""): b["real_time"]
-            for b in json.loads(path.read_text())["benchmarks"] if not b.get("error_occurred")}
+            for b in benchmarks if not b.get("error_occurred")}
 
 def torch_side(name):
-    path = out / name
-    if not path.exists(): return {}
-    return {r["name"]: r["ms"] for r in map(json.loads, path.read_text().splitlines())}
+    rows = {}
+    try:
+        for line in (work / name).read_text().splitlines():
+            try:
+                r = json.loads(line)
+                rows[r["name"]] = r["ms"]
+            except (ValueError, KeyError):
+                pass
+    except OSError:
+        print(f"({name}: missing)")
+    return rows
+
+def cell(v):
+    return f"{v:.3f}" if v is not None else "-"
 
 print(f"\nGPU: {gpu}. Batch 32, float, ms (median).\n")
 svd, tsvd = ours("svd"), torch_side("torch_svd.jsonl")
-cols = ["HfcSvd", "HfcSvdGram", "HfcSvdValues", "CusolverGesvdjBatched", "CusolverGesvdjLoop", "CusolverGesvdaStridedBatched"]
+cols = [("HfcSvd", "{n}"), ("HfcSvdGram", "{n}"), ("HfcSvdRegisters", "{n}/0"), ("HfcSvdValues", "{n}"),
+        ("HfcSvdRegistersValues", "{n}"), ("CusolverGesvdjBatched", "{n}"), ("CusolverGesvdjLoop", "{n}"),
+        ("CusolverGesvdaStridedBatched", "{n}")]
 tcols = ["torch.linalg.svdvals", "torch.linalg.svd(gesvda)"]
-print("| n | " + " | ".join(cols + tcols) + " |")
+print("| n | " + " | ".join([c for c, _ in cols] + tcols) + " |")
 print("|---|" + "---|" * (len(cols) + len(tcols)))
 for n in (14, 28, 32, 56, 112):
-    cells = [svd.get(f"{c}/{n}") for c in cols] + [tsvd.get(f"{c}/{n}") for c in tcols]
-    print(f"| {n} | " + " | ".join(f"{v:.3f}" if v is not None else "-" for v in cells) + " |")
+    cells = [svd.get(f"{c}/" + suffix.format(n=n)) for c, suffix in cols] + [tsvd.get(f"{c}/{n}") for c in tcols]
+    print(f"| {n} | " + " | ".join(cell(v) for v in cells) + " |")
+print("\nRegister kernel by lanes per column pair (0: chosen by size):\n")
+print("| n | " + " | ".join(f"{g} lanes" for g in (0, 4, 8, 16, 32)) + " |\n|---|---|---|---|---|---|")
+for n in (56, 112):
+    print(f"| {n} | " + " | ".join(cell(svd.get(f"HfcSvdRegisters/{n}/{g}")) for g in (0, 4, 8, 16, 32)) + " |")
 
 nets, tnets = ours("networks"), torch_side("torch_gpu.jsonl")
 print("\n| benchmark | hfcnet | PyTorch | speed-up |\n|---|---|---|---|")
 for name in sorted(set(nets) | set(tnets)):
     a, b = nets.get(name), tnets.get(name)
     ratio = f"{b / a:.1f}x" if a and b else "-"
-    print(f"| {name} | " + (f"{a:.3f}" if a else "-") + " | " + (f"{b:.3f}" if b else "-") + f" | {ratio} |")
+    print(f"| {name} | {cell(a)} | {cell(b)} | {ratio} |")
 PY
+tar czf "$out/gpu_check.tgz" -C "$work" . && rm -rf "$work"
 exit $tests_rc

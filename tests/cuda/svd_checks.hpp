@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,10 @@ inline double u_diag_vt(const std::vector<float>& u, const std::vector<float>& d
   return sum;
 }
 
+// The larger of worst and x, or NaN if either is NaN (std::max(worst, NaN) keeps worst, and a check on
+// the maximum would then miss a NaN output).
+inline double worst_of(double worst, double x) { return x > worst || x != x ? x : worst; }
+
 // Singular values within tol * s_max of the reference; A = U diag(s) V^T; U^T U = V^T V = I on the
 // columns with s_i > 1e-3 s_max, to a few times the Jacobi stopping threshold rows * epsilon
 // (columns pass it orthogonal to that relative tolerance); s descending.
@@ -35,19 +40,19 @@ inline void check_svd_results(const std::vector<float>& host, std::int64_t batch
   const std::int64_t k = std::min(m, n);
   const auto ref = reference_singular_values(host, batch, m, n);
   for (std::int64_t b = 0; b < batch; ++b) {
-    const double smax = std::max(ref[std::size_t(b * k)], 1e-30);
+    const double smax = std::max(ref[std::size_t(b * k)], 1e-300);
     double err = 0, recon = 0, ortho = 0;
-    for (std::int64_t i = 0; i < k; ++i) err = std::max(err, std::abs(s[std::size_t(b * k + i)] - ref[std::size_t(b * k + i)]));
+    for (std::int64_t i = 0; i < k; ++i) err = worst_of(err, std::abs(s[std::size_t(b * k + i)] - ref[std::size_t(b * k + i)]));
     for (std::int64_t i = 0; i < m; ++i)
       for (std::int64_t j = 0; j < n; ++j)
-        recon = std::max(recon, std::abs(u_diag_vt(u, s, v, b, m, n, k, i, j) - host[std::size_t((b * m + i) * n + j)]));
+        recon = worst_of(recon, std::abs(u_diag_vt(u, s, v, b, m, n, k, i, j) - host[std::size_t((b * m + i) * n + j)]));
     for (std::int64_t c1 = 0; c1 < k; ++c1)
       for (std::int64_t c2 = 0; c2 < k; ++c2) {
         if (s[std::size_t(b * k + c1)] < 1e-3 * smax || s[std::size_t(b * k + c2)] < 1e-3 * smax) continue;
         double du = 0, dv = 0;
         for (std::int64_t i = 0; i < m; ++i) du += double(u[std::size_t((b * m + i) * k + c1)]) * u[std::size_t((b * m + i) * k + c2)];
         for (std::int64_t i = 0; i < n; ++i) dv += double(v[std::size_t((b * n + i) * k + c1)]) * v[std::size_t((b * n + i) * k + c2)];
-        ortho = std::max({ortho, std::abs(du - (c1 == c2)), std::abs(dv - (c1 == c2))});
+        ortho = worst_of(worst_of(ortho, std::abs(du - (c1 == c2))), std::abs(dv - (c1 == c2)));
       }
     CHECK(err <= tol * smax);
     CHECK(recon <= 1e-5 * smax);
@@ -75,6 +80,60 @@ void for_each_svd_case(Check&& check) {
     std::vector<double> graded;
     for (std::int64_t i = 0; i < n; ++i) graded.push_back(std::pow(10.0, -6.0 * double(i) / double(n)));
     check(matrices_with_singular_values(2, n, n, graded, 3), 2, n, n);
+  }
+}
+
+// A batched SVD's results on the host: s (batch x k), u (batch x m x k), v (batch x n x k).
+struct SvdVectors {
+  std::vector<float> s, u, v;
+};
+
+// Of four matrices, 1 (one NaN) and 2 (one infinity) get NaN singular values and vectors, as on the
+// cpu backend; 0 and 3 are decomposed as if alone. run(host, batch, m, n) returns SvdVectors.
+template <class Run>
+void check_nonfinite_matrices(Run&& run) {
+  Rng rng(17);
+  for (auto [m, n] : {std::pair<std::int64_t, std::int64_t>{14, 14}, {9, 5}, {5, 9}}) {
+    INFO("non-finite entries, ", m, "x", n);
+    const std::int64_t k = std::min(m, n), size = m * n;
+    std::vector<float> host(static_cast<std::size_t>(4 * size));
+    for (auto& x : host) x = static_cast<float>(rng.normal());
+    host[std::size_t(size + 7)] = std::numeric_limits<float>::quiet_NaN();
+    host[std::size_t(2 * size + size - 1)] = std::numeric_limits<float>::infinity();
+    const SvdVectors r = run(host, 4, m, n);
+    int finite_entries = 0;
+    for (std::int64_t b : {1, 2}) {
+      for (std::int64_t i = 0; i < k; ++i) finite_entries += !std::isnan(r.s[std::size_t(b * k + i)]);
+      for (std::int64_t i = 0; i < m * k; ++i) finite_entries += !std::isnan(r.u[std::size_t(b * m * k + i)]);
+      for (std::int64_t i = 0; i < n * k; ++i) finite_entries += !std::isnan(r.v[std::size_t(b * n * k + i)]);
+    }
+    CHECK(finite_entries == 0);
+    SvdVectors rest;  // matrices 0 and 3
+    std::vector<float> finite;
+    for (std::int64_t b : {0, 3}) {
+      finite.insert(finite.end(), host.begin() + b * size, host.begin() + (b + 1) * size);
+      rest.s.insert(rest.s.end(), r.s.begin() + b * k, r.s.begin() + (b + 1) * k);
+      rest.u.insert(rest.u.end(), r.u.begin() + b * m * k, r.u.begin() + (b + 1) * m * k);
+      rest.v.insert(rest.v.end(), r.v.begin() + b * n * k, r.v.begin() + (b + 1) * n * k);
+    }
+    check_svd_results(finite, 2, m, n, rest.s, rest.u, rest.v);
+  }
+}
+
+// Matrices scaled far from 1 (1e30; 1e-30; 1e-38, partly subnormal floats) keep their accuracy
+// relative to s_max: no sum overflows or underflows. run(host, batch, m, n) returns SvdVectors.
+template <class Run>
+void check_scaled_matrices(Run&& run) {
+  Rng rng(18);
+  const std::int64_t m = 28, n = 20;
+  std::vector<float> base(static_cast<std::size_t>(2 * m * n));
+  for (auto& x : base) x = static_cast<float>(rng.normal());
+  for (const float factor : {1e30f, 1e-30f, 1e-38f}) {
+    INFO("entries scaled by ", factor);
+    std::vector<float> host(base);
+    for (auto& x : host) x *= factor;
+    const SvdVectors r = run(host, 2, m, n);
+    check_svd_results(host, 2, m, n, r.s, r.u, r.v);
   }
 }
 

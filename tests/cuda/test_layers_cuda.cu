@@ -11,17 +11,13 @@ using namespace hfc;
 
 TEST_CASE("cuda ops, layers, optimisers and networks match the cpu backend on random inputs") {
   if (test::no_gpu()) return;
-  auto& context = cuda_backend::Context::get();
-  const bool tf32 = context.allow_tf32_convolution;
-  context.allow_tf32_convolution = false;
+  const cuda_backend::ScopedSetting exact(cuda_backend::Context::get().allow_tf32_convolution, false);
   test::check_all_cases_against_cpu<cuda>();
-  context.allow_tf32_convolution = tf32;
 }
 
 TEST_CASE("cuda convolutions with TF32 stay within 1e-2 of the cpu backend") {
   if (test::no_gpu()) return;
-  auto& context = cuda_backend::Context::get();
-  context.allow_tf32_convolution = true;
+  const cuda_backend::ScopedSetting tf32(cuda_backend::Context::get().allow_tf32_convolution, true);
   for (const char* name : {"conv 3x3", "conv 7x7 stride 2 (stem)", "conv 1x1"}) {
     INFO("case: ", name);
     const auto got = test::all_cases<cuda>().at(name)();

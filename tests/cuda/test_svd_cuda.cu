@@ -35,12 +35,51 @@ TEST_CASE("cuda svd (one-sided Jacobi): random, rectangular, rank-deficient, rep
 
 TEST_CASE("cuda svd (Gram matrix, two-sided Jacobi): the same matrices") {
   if (test::no_gpu()) return;
-  auto& context = cuda_backend::Context::get();
-  context.svd_algorithm = cuda_backend::SvdAlgorithm::gram_jacobi;
+  const cuda_backend::ScopedSetting gram(cuda_backend::Context::get().svd_algorithm,
+                                         cuda_backend::SvdAlgorithm::gram_jacobi);
   test::for_each_svd_case([](const std::vector<float>& host, std::int64_t batch, std::int64_t m, std::int64_t n) {
     check_cuda_svd(host, batch, m, n);
   });
-  context.svd_algorithm = cuda_backend::SvdAlgorithm::one_sided_jacobi;
+}
+
+TEST_CASE("cuda svd (one-sided Jacobi in registers): the same matrices, and every number of lanes per pair") {
+  if (test::no_gpu()) return;
+  auto& context = cuda_backend::Context::get();
+  const cuda_backend::ScopedSetting registers(context.svd_algorithm, cuda_backend::SvdAlgorithm::register_jacobi);
+  // 1e-6 s_max, as on the host (test_svd_registers_host.cu): Rutishauser's rotations.
+  test::for_each_svd_case([](const std::vector<float>& host, std::int64_t batch, std::int64_t m, std::int64_t n) {
+    check_cuda_svd(host, batch, m, n, 1e-6);
+  });
+  Rng rng(12);
+  for (auto [m, n] : {std::pair<std::int64_t, std::int64_t>{56, 56}, {112, 112}, {13, 30}, {33, 17}}) {
+    std::vector<float> host(std::size_t(3 * m * n));
+    for (auto& x : host) x = static_cast<float>(rng.normal());
+    for (const int lanes : {4, 8, 16, 32}) {
+      if (!cuda_backend::register_jacobi_lanes(m, n, lanes, std::size_t(cuda_backend::max_shared_bytes_per_block())))
+        continue;
+      INFO(lanes, " lanes per pair");
+      const cuda_backend::ScopedSetting lanes_setting(context.svd_lanes_per_pair, lanes);
+      check_cuda_svd(host, 3, m, n, 1e-6);
+    }
+  }
+  const cuda_backend::ScopedSetting too_few(context.svd_lanes_per_pair, 4);  // 112 rows: 28 a lane
+  CHECK_THROWS_WITH_AS(svd(Tensor<float, cuda>::zeros(Shape{1, 112, 112})), doctest::Contains("svd_lanes_per_pair"),
+                       Error);
+}
+
+TEST_CASE("cuda svd, every algorithm: a NaN or an infinity gives NaN, and entries of 1e30 and 1e-38 stay accurate") {
+  if (test::no_gpu()) return;
+  const auto on_gpu = [](const std::vector<float>& host, std::int64_t batch, std::int64_t m, std::int64_t n) {
+    const auto r = svd(Tensor<float, cuda>::from(Shape{batch, m, n}, host));
+    return test::SvdVectors{r.S.to_vector(), r.U.to_vector(), r.V.to_vector()};
+  };
+  for (const auto algorithm : {cuda_backend::SvdAlgorithm::one_sided_jacobi, cuda_backend::SvdAlgorithm::gram_jacobi,
+                               cuda_backend::SvdAlgorithm::register_jacobi}) {
+    INFO("algorithm ", int(algorithm));
+    const cuda_backend::ScopedSetting chosen(cuda_backend::Context::get().svd_algorithm, algorithm);
+    test::check_nonfinite_matrices(on_gpu);
+    test::check_scaled_matrices(on_gpu);
+  }
 }
 
 TEST_CASE("cuda svd_backward equals U diag(dS) V^T") {

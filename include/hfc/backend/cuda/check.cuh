@@ -10,8 +10,12 @@
 namespace hfc::cuda_backend {
 
 inline void check_cuda(cudaError_t status, const char* call, const char* file, int line) {
-  if (status != cudaSuccess)
-    fail("CUDA error ", cudaGetErrorName(status), " (", cudaGetErrorString(status), ") in ", call, " at ", file, ":",
+  if (status == cudaSuccess) return;
+  // A failed call also sets the runtime's last error, which the next launch check would report
+  // as its own (a caught out-of-memory error would resurface at an unrelated kernel). Clear it;
+  // a sticky error (a fault inside a kernel) stays, as it must.
+  cudaGetLastError();
+  fail("CUDA error ", cudaGetErrorName(status), " (", cudaGetErrorString(status), ") in ", call, " at ", file, ":",
          line);
 }
 

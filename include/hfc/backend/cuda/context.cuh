@@ -37,10 +37,11 @@ inline void check_cusolver(cusolverStatus_t status, const char* call, const char
 
 namespace hfc::cuda_backend {
 
-// The float SVD's algorithm: the one-sided Jacobi kernel (svd.cuh, measured on an H200) or the Gram
-// matrix's two-sided Jacobi in double (svd_gram.cuh, not yet measured). Double data always takes
-// the one-sided kernel.
-enum class SvdAlgorithm { one_sided_jacobi, gram_jacobi };
+// The float SVD's algorithm: the one-sided Jacobi kernel with the matrix in shared memory (svd.cuh,
+// measured on an H200), the Gram matrix's two-sided Jacobi in double (svd_gram.cuh), or one-sided
+// Jacobi with the columns in registers (svd_registers.cuh); the last two not yet measured. Double
+// data always takes the first.
+enum class SvdAlgorithm { one_sided_jacobi, gram_jacobi, register_jacobi };
 
 class Context {
  public:
@@ -76,6 +77,8 @@ class Context {
   // The same for Linear's GEMMs, off by default as torch.backends.cuda.matmul.allow_tf32.
   bool allow_tf32_matmul = false;
   SvdAlgorithm svd_algorithm = SvdAlgorithm::one_sided_jacobi;
+  // register_jacobi: lanes per column pair (4, 8, 16 or 32), or 0 to choose by the matrix size.
+  int svd_lanes_per_pair = 0;
   // Debugging: wait for every kernel and library call and check it there, so that a fault inside
   // a kernel is reported at its own launch, not at the next synchronisation. Set by the
   // environment variable HFC_CUDA_SYNC=1 (as CUDA_LAUNCH_BLOCKING does for PyTorch); slow.
@@ -94,6 +97,21 @@ class Context {
 };
 
 inline cudaStream_t stream() { return Context::get().stream(); }
+
+// Sets one of the Context's switches for a scope and restores it on the way out, also when an
+// exception leaves the scope:  ScopedSetting tf32(Context::get().allow_tf32_convolution, false);
+template <class T>
+class ScopedSetting {
+ public:
+  ScopedSetting(T& setting, T value) : setting_(setting), saved_(setting) { setting_ = value; }
+  ~ScopedSetting() { setting_ = saved_; }
+  ScopedSetting(const ScopedSetting&) = delete;
+  ScopedSetting& operator=(const ScopedSetting&) = delete;
+
+ private:
+  T& setting_;
+  T saved_;
+};
 
 // After a kernel launch or library call: its launch error, and in synchronize_each_launch mode
 // any fault while it ran, reported with its name and place.

@@ -239,7 +239,7 @@ inline bool is_depthwise_3x3(const Conv2dDims& d) {
 inline std::int64_t conv_chunk(const Conv2dDims& d) {
   constexpr std::int64_t kMaxColumnElements = std::int64_t(1) << 26;
   const std::int64_t per_sample = std::max(d.g.groups * d.patch(), d.o) * d.oh * d.ow;
-  return std::clamp<std::int64_t>(kMaxColumnElements / std::max<std::int64_t>(per_sample, 1), 1, d.n);
+  return std::clamp<std::int64_t>(kMaxColumnElements / std::max<std::int64_t>(per_sample, 1), 1, std::max<std::int64_t>(d.n, 1));
 }
 
 }  // namespace detail

@@ -16,6 +16,15 @@ inline int blocks_for(std::int64_t n) {
   return static_cast<int>(std::clamp<std::int64_t>((n + kThreads - 1) / kThreads, 1, 65535));
 }
 
+// The most dynamic shared memory a block of the current device may opt in to (227 KB on an
+// H100/H200); kernels that take more than 48 KB set cudaFuncAttributeMaxDynamicSharedMemorySize.
+inline int max_shared_bytes_per_block() {
+  int device = 0, limit = 0;
+  HFC_CUDA_CHECK(cudaGetDevice(&device));
+  HFC_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  return limit;
+}
+
 // for (i = global thread index; i < n; i += grid size)
 #define HFC_GRID_STRIDE_LOOP(i, n)                                                                \
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < (n);              \

@@ -38,7 +38,7 @@ class DeviceBlockCache {
     }
     void* p = nullptr;
     if (cudaMalloc(&p, size) != cudaSuccess) {
-      cudaGetLastError();  // clear the sticky-free error, release the cache and retry once
+      cudaGetLastError();  // clear the (non-sticky) error, release the cache and retry once
       release();
       HFC_CUDA_CHECK(cudaMalloc(&p, size));
     }
@@ -52,6 +52,7 @@ class DeviceBlockCache {
     // Kernels queued on the stream may still use cached blocks (scratch is returned at scope exit);
     // unchecked, since this runs on the way to reporting a failed cudaMalloc.
     cudaDeviceSynchronize();
+    cudaGetLastError();  // a failure here is the caller's to report, not the next launch's
     std::lock_guard lock(mutex_);
     for (auto& [size, p] : free_) cudaFree(p);
     free_.clear();

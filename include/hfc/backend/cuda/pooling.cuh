@@ -2,6 +2,7 @@
 // Max pooling with argmax and global average pooling; the cpu backend's contracts
 // (backend/cpu/pooling.hpp): the first maximum in row-major order wins, the first NaN wins over
 // everything, padding is -infinity.
+#include <algorithm>
 #include <cstdint>
 
 #include "hfc/backend/cuda/executor.cuh"
@@ -115,7 +116,7 @@ template <class B, class T>
 void max_pool_kernel(B, const T* x, std::int64_t planes, std::int64_t h, std::int64_t w, std::int64_t k,
                      std::int64_t stride, std::int64_t pad, std::int64_t oh, std::int64_t ow, T* y,
                      std::int64_t* argmax) {
-  FastDivider::check_range(planes * h * w, "max_pool2d");
+  FastDivider::check_range(planes * std::max(h * w, oh * ow), "max_pool2d");  // indexes x, splits y
   executor_t<B>::for_each(planes * oh * ow,
                           detail::MaxPool<T>{x, {h, w, k, stride, pad, oh, ow}, detail::plane_rows_columns(oh, ow), y,
                                              argmax});
@@ -125,7 +126,7 @@ template <class B, class T>
 void max_pool_backward_kernel(B, const T* dy, const std::int64_t* argmax, std::int64_t planes, std::int64_t h,
                               std::int64_t w, std::int64_t k, std::int64_t stride, std::int64_t pad, std::int64_t oh,
                               std::int64_t ow, T* dx) {
-  FastDivider::check_range(planes * h * w, "max_pool2d_backward");
+  FastDivider::check_range(planes * std::max(h * w, oh * ow), "max_pool2d_backward");
   executor_t<B>::for_each(planes * h * w, detail::MaxPoolBackward<T>{dy, argmax, {h, w, k, stride, pad, oh, ow},
                                                                      detail::plane_rows_columns(h, w),
                                                                      FastDivider(stride), dx});

@@ -24,4 +24,17 @@ __device__ T block_sum(T v) {
   return warp_sum(total);
 }
 
+// Every thread of the block gets the largest v of the block. Each call site must be reached by all
+// threads of the block (it synchronises).
+__device__ inline int block_max(int v) {
+  __shared__ int largest;
+  if (threadIdx.x == 0) largest = v;
+  __syncthreads();
+  atomicMax(&largest, v);
+  __syncthreads();
+  const int result = largest;
+  __syncthreads();  // every thread has read it before a later call resets it
+  return result;
+}
+
 }  // namespace hfc::cuda_backend::detail

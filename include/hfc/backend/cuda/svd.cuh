@@ -18,34 +18,16 @@
 
 #include "hfc/backend/cuda/check.cuh"
 #include "hfc/backend/cuda/executor.cuh"
+#include "hfc/backend/cuda/svd_common.cuh"
 #include "hfc/backend/cuda/launch.cuh"
 #include "hfc/backend/cuda/reduce.cuh"
 #include "hfc/backend/cuda/svd_gram.cuh"
+#include "hfc/backend/cuda/svd_registers.cuh"
 #include "hfc/core/backend.hpp"
 
 namespace hfc::cuda_backend {
 
 namespace detail {
-
-// The Jacobi rotation (c, s) that zeroes w_p . w_q, with t = s / c. The angle may be rounded
-// (t takes a fast division), but c = 1/sqrt(1 + t^2) takes correctly rounded float operations: an
-// approximate rsqrt has a biased error that compounds over the thousand rotations a column sees
-// and cost 2x the 1e-5 * s_max budget at 112 x 112. A step is a serial chain of dependent
-// instructions per warp, and IEEE double division and square roots made it 1.4x longer, so float
-// data gets float rotations. Double data keeps double rotations.
-template <class T>
-__device__ inline void jacobi_rotation(double alpha, double beta, double dot, T& c, T& s, T& t) {
-  if constexpr (std::is_same_v<T, float>) {
-    const float zeta = __fdividef(float(beta - alpha), float(2.0 * dot));
-    t = copysignf(1.0f, zeta) * __frcp_rn(fabsf(zeta) + sqrtf(1.0f + zeta * zeta));
-    c = __frcp_rn(__fsqrt_rn(1.0f + t * t));
-  } else {
-    const double zeta = (beta - alpha) / (2.0 * dot);
-    t = copysign(1.0, zeta) / (fabs(zeta) + sqrt(1.0 + zeta * zeta));
-    c = rsqrt(1.0 + t * t);
-  }
-  s = c * t;
-}
 
 template <class T>
 __global__ void __launch_bounds__(1024)
@@ -61,11 +43,30 @@ __global__ void __launch_bounds__(1024)
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = blockDim.x >> 5;
   const bool vectors = u != nullptr;
 
+  bool nonfinite = false;
+  int top = -2147483647 - 1;  // the largest binary exponent of an entry
   for (int idx = tid; idx < rows * cols; idx += blockDim.x) {
     const int i = idx % rows, j = idx / rows;
-    W[j * rows + i] = transpose ? ab[j * n + i] : ab[i * n + j];
+    const T x = transpose ? ab[j * n + i] : ab[i * n + j];
+    W[j * rows + i] = x;
+    nonfinite = nonfinite || !finite_value(x);
+    top = max(top, scale_exponent(x));
   }
   for (int idx = tid; idx < cols * cols; idx += blockDim.x) V[idx] = (idx % cols == idx / cols) ? T(1) : T(0);
+  if (__syncthreads_or(nonfinite)) {
+    const std::int64_t k = cols;
+    fill_svd_with_nan(tid, int(blockDim.x), m, n, s + b * k, u ? u + b * m * k : nullptr, v ? v + b * n * k : nullptr);
+    return;
+  }
+  // Entries scaled by a power of two (exact) into (-1, 1), so that the float rotation's arguments
+  // (float(beta - alpha), float(2 dot)) stay in range; sigma is scaled back at the end.
+  int exponent = block_max(top);
+  if (exponent == -2147483647 - 1) exponent = 0;  // a zero matrix
+  for (int idx = tid; idx < rows * cols; idx += blockDim.x) {
+    const int i = idx % rows, j = idx / rows;
+    W[j * rows + i] = T(ldexp(double(W[j * rows + i]), -exponent));
+  }
+  __syncthreads();
 
   const int count = cols + (cols & 1);  // an odd count gets a virtual zero column, never rotated
   const T tol = T(rows) * (sizeof(T) == 4 ? T(1.1920929e-7) : T(2.220446049250313e-16));
@@ -94,27 +95,19 @@ __global__ void __launch_bounds__(1024)
         dot = warp_sum(dot);
         const double alpha = norm2[p], beta = norm2[q];
         if (!(dot * dot > double(tol) * double(tol) * alpha * beta)) continue;  // orthogonal enough (or zero)
-        T c, sn, t;
-        jacobi_rotation(alpha, beta, dot, c, sn, t);
-        for (int i = lane; i < rows; i += 32) {
-          const T x = wp[i], y = wq[i];
-          wp[i] = c * x - sn * y;
-          wq[i] = sn * x + c * y;
-        }
+        T sn, t, tau;
+        jacobi_rotation(alpha, beta, dot, sn, t, tau);
+        for (int i = lane; i < rows; i += 32) rotate_pair(wp[i], wq[i], sn, tau);
         if (vectors) {  // singular values alone need no V
           T* vp = V + p * cols;
           T* vq = V + q * cols;
-          for (int i = lane; i < cols; i += 32) {
-            const T x = vp[i], y = vq[i];
-            vp[i] = c * x - sn * y;
-            vq[i] = sn * x + c * y;
-          }
+          for (int i = lane; i < cols; i += 32) rotate_pair(vp[i], vq[i], sn, tau);
         }
         __syncwarp();  // every lane has read norm2[p], norm2[q] before lane 0 updates them
         if (lane == 0) {
           norm2[p] = fmax(alpha - double(t) * dot, 0.0);
           norm2[q] = fmax(beta + double(t) * dot, 0.0);
-          rotated = 1;
+          if (sn != 0) rotated = 1;  // a rotation that moves nothing does not keep the sweeps going
         }
       }
       __syncthreads();
@@ -142,7 +135,7 @@ __global__ void __launch_bounds__(1024)
   for (int j = warp; j < cols; j += warps) {
     int rank = 0;
     for (int i = 0; i < cols; ++i) rank += (sigma[i] > sigma[j]) || (sigma[i] == sigma[j] && i < j);
-    if (lane == 0) s[b * k + rank] = sigma[j];
+    if (lane == 0) s[b * k + rank] = T(ldexp(double(sigma[j]), exponent));
     if (left) {
       const T inv = sigma[j] > T(0) ? T(1) / sigma[j] : T(0);
       for (int i = lane; i < rows; i += 32) left[(b * rows + i) * k + rank] = W[j * rows + i] * inv;
@@ -175,9 +168,19 @@ struct SvdBackward {
 // The cuda overloads of the ops/svd.hpp kernels (same arguments as the cpu ones, device pointers).
 template <class T>
 void svd_kernel(cuda, const T* a, std::int64_t batch, std::int64_t m, std::int64_t n, T* s, T* u, T* v) {
-  if constexpr (std::is_same_v<T, float>)
-    if (Context::get().svd_algorithm == SvdAlgorithm::gram_jacobi && gram_jacobi_fits(m, n))
+  if (batch == 0) return;  // a grid of no blocks is a launch error
+  if constexpr (std::is_same_v<T, float>) {
+    const auto& context = Context::get();
+    if (context.svd_algorithm == SvdAlgorithm::gram_jacobi && gram_jacobi_fits(m, n))
       return gram_jacobi_svd_batched(a, batch, m, n, s, u, v);
+    if (context.svd_algorithm == SvdAlgorithm::register_jacobi) {
+      const std::size_t limit = static_cast<std::size_t>(max_shared_bytes_per_block());
+      const int lanes = register_jacobi_lanes(m, n, context.svd_lanes_per_pair, limit);
+      check(lanes != 0 || context.svd_lanes_per_pair == 0, "cuda svd (registers): a ", m, "x", n,
+            " matrix does not fit svd_lanes_per_pair = ", context.svd_lanes_per_pair);
+      if (lanes != 0) return register_jacobi_svd_batched(a, batch, m, n, lanes, s, u, v);
+    }
+  }
   const bool transpose = m < n;
   const std::int64_t rows = transpose ? n : m, cols = transpose ? m : n;
   // The double norms, then W, V and sigma.

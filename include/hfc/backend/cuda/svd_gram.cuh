@@ -24,6 +24,8 @@
 
 #include "hfc/backend/cuda/check.cuh"
 #include "hfc/backend/cuda/context.cuh"
+#include "hfc/backend/cuda/launch.cuh"
+#include "hfc/backend/cuda/svd_common.cuh"
 #include "hfc/backend/host_device.hpp"
 
 namespace hfc::cuda_backend {
@@ -112,6 +114,14 @@ HFC_HOST_DEVICE void gram_jacobi_svd(const Threads& threads, const GramJacobiWor
   double* G = w.g;
   double* V = w.v;
 
+  threads.for_each(1, [&](int) { *w.rotated = 0; });  // here: whether an entry is infinite or NaN
+  threads.for_each(m * n, [&](int idx) {
+    if (!detail::finite_value(a[idx])) *w.rotated = 1;
+  });
+  if (*w.rotated) {  // (every thread reads the flag before the first sweep resets it, past a barrier)
+    threads.for_each(rows * cols, [&](int idx) { detail::fill_svd_with_nan(idx, rows * cols, m, n, s, u, v); });
+    return;
+  }
   threads.for_each(cols * cols, [&](int idx) {
     const int i = idx / cols, j = idx % cols;
     V[i * ld + j] = i == j ? 1.0 : 0.0;
@@ -235,12 +245,6 @@ __global__ void __launch_bounds__(512) gram_jacobi_svd_kernel(const T* a, int m,
 }
 }  // namespace detail
 
-inline int max_shared_bytes_per_block() {
-  int device = 0, limit = 0;
-  HFC_CUDA_CHECK(cudaGetDevice(&device));
-  HFC_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-  return limit;
-}
 // Whether an m x n matrix's G and V fit in a block's shared memory (up to about 118 x 118 on an
 // H100/H200; svd_kernel takes the one-sided kernel beyond).
 inline bool gram_jacobi_fits(std::int64_t m, std::int64_t n) {

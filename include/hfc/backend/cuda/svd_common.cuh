@@ -1,0 +1,106 @@
+#pragma once
+// What the GPU SVD kernels share: the plane rotation of one-sided Jacobi (the shared-memory kernel,
+// svd.cuh, and the register kernel, svd_registers.cuh) and the outputs for a non-finite matrix.
+#include <cmath>
+#include <type_traits>
+
+#include "hfc/backend/host_device.hpp"
+
+namespace hfc::cuda_backend::detail {
+
+// The Jacobi rotation that makes w_p . w_q zero, from alpha = |w_p|^2, beta = |w_q|^2 and
+// dot = w_p . w_q: its sine s, t = s / c, and tau = s / (1 + c) for rotate_pair.
+//
+// The angle may be rounded (t takes a fast division), but c = 1/sqrt(1 + t^2) takes correctly
+// rounded float operations: an approximate rsqrt cost 2x the 1e-5 * s_max budget at 112 x 112 (a
+// biased error, compounded over the thousand rotations a column sees). A step is a serial chain of
+// dependent instructions, and IEEE double division and square roots made it 1.4x longer, so float
+// data gets float rotations; double data keeps double ones. On the host (tests) the float
+// intrinsics are their correctly rounded equivalents.
+//
+// zeta = (beta - alpha) / (2 dot) may be huge (columns of very different norms) or not a number
+// (both underflowed in float): t = 1 / (2 zeta) where zeta^2 would overflow, and no rotation (s = 0)
+// for NaN. The kernels scale their matrices (scale_exponent) so that float conversions of alpha,
+// beta and dot stay in range.
+template <class T>
+HFC_HOST_DEVICE inline void jacobi_rotation(double alpha, double beta, double dot, T& s, T& t, T& tau) {
+  T c;
+  if constexpr (std::is_same_v<T, float>) {
+#if defined(__CUDA_ARCH__)
+    const float zeta = __fdividef(float(beta - alpha), float(2.0 * dot));
+    if (fabsf(zeta) < 1e18f)
+      t = copysignf(1.0f, zeta) * __frcp_rn(fabsf(zeta) + sqrtf(1.0f + zeta * zeta));
+    else
+      t = zeta == zeta ? 0.5f / zeta : 0.0f;
+    c = __frcp_rn(__fsqrt_rn(1.0f + t * t));
+    s = c * t;
+    tau = __fdividef(s, 1.0f + c);
+#else
+    const float zeta = float(beta - alpha) / float(2.0 * dot);
+    if (std::fabs(zeta) < 1e18f)
+      t = std::copysign(1.0f, zeta) / (std::fabs(zeta) + std::sqrt(1.0f + zeta * zeta));
+    else
+      t = zeta == zeta ? 0.5f / zeta : 0.0f;
+    c = 1.0f / std::sqrt(1.0f + t * t);
+    s = c * t;
+    tau = s / (1.0f + c);
+#endif
+  } else {
+    const double zeta = (beta - alpha) / (2.0 * dot);
+    if (fabs(zeta) < 1e150)
+      t = copysign(1.0, zeta) / (fabs(zeta) + sqrt(1.0 + zeta * zeta));
+    else
+      t = zeta == zeta ? 0.5 / zeta : 0.0;
+    c = 1.0 / sqrt(1.0 + t * t);
+    s = c * t;
+    tau = s / (1.0 + c);
+  }
+}
+
+// (x, y) <- (c x - s y, s x + c y) in Rutishauser's form: x - s (y + tau x), y + s (x - tau y).
+// For the small angles near convergence c rounds to 1 in float, and c x - s y would inflate every
+// norm by sqrt(1 + t^2) per rotation; compounded, that bias cost 1.1e-5 s_max at 112 x 112 (host
+// runs of the register kernel), against 2e-7 in this form, as good as double rotations. With
+// s = tau = 0 it leaves x and y exactly as they are.
+template <class T>
+HFC_HOST_DEVICE inline void rotate_pair(T& x, T& y, T s, T tau) {
+  const T x0 = x;
+  if constexpr (std::is_same_v<T, float>) {
+    x = fmaf(-s, fmaf(tau, x0, y), x0);
+    y = fmaf(s, fmaf(-tau, y, x0), y);
+  } else {
+    x = fma(-s, fma(tau, x0, y), x0);
+    y = fma(s, fma(-tau, y, x0), y);
+  }
+}
+
+// The binary exponent e of a nonzero finite x (x = f 2^e, 0.5 <= |f| < 1), or INT_MIN for zero: the
+// largest over a matrix is the power of two that scales its entries into (-1, 1), exactly.
+template <class T>
+HFC_HOST_DEVICE inline int scale_exponent(T x) {
+  int e = 0;
+  frexp(double(x), &e);
+  return x != T(0) ? e : -2147483647 - 1;
+}
+
+// Whether x is neither infinite nor NaN (the comparison fails for NaN), on the host and the device.
+template <class T>
+HFC_HOST_DEVICE inline bool finite_value(T x) {
+  return fabs(double(x)) <= 1.7976931348623157e308;
+}
+
+// A matrix with an infinite or NaN entry gets NaN singular values and vectors, as on the cpu
+// backend (a diverging run shows up, never as a silent zero); the Jacobi sweeps would leave them
+// unsorted or mixed with finite values. Sets entries first, first + stride, ... of s (k), u
+// (m x k) and v (n x k, when u is not null) of one m x n matrix, k = min(m, n).
+template <class T>
+HFC_HOST_DEVICE inline void fill_svd_with_nan(int first, int stride, int m, int n, T* s, T* u, T* v) {
+  const int k = m < n ? m : n;
+  const T nan = static_cast<T>(NAN);
+  for (int i = first; i < k; i += stride) s[i] = nan;
+  if (!u) return;
+  for (int i = first; i < m * k; i += stride) u[i] = nan;
+  for (int i = first; i < n * k; i += stride) v[i] = nan;
+}
+
+}  // namespace hfc::cuda_backend::detail
