@@ -211,26 +211,27 @@ struct HostLaneGroups {
 
 namespace detail {
 
-// Lane `lane`'s rows of slot S's columns into mailbox `box`, or back.
+// Lane `lane`'s rows of slot S's columns into mailbox `box`, or back (V's column only when the
+// vectors are wanted).
 template <int S, int G, int R>
-HFC_HOST_DEVICE inline void post_column(const RegisterJacobiWork& work, int ld, int rows_per_lane, int box, int lane,
-                                        const JacobiLane<R>& x) {
+HFC_HOST_DEVICE inline void post_column(const RegisterJacobiWork& work, int ld, int rows_per_lane, bool vectors,
+                                        int box, int lane, const JacobiLane<R>& x) {
 #pragma unroll
   for (int r = 0; r < R; ++r)
     if (r < rows_per_lane) {
       work.mail_w[box * ld + lane + G * r] = x.w[S][r];
-      work.mail_v[box * ld + lane + G * r] = x.v[S][r];
+      if (vectors) work.mail_v[box * ld + lane + G * r] = x.v[S][r];
     }
   work.mail_id[box * G + lane] = x.id[S];
 }
 template <int S, int G, int R>
-HFC_HOST_DEVICE inline void fetch_column(const RegisterJacobiWork& work, int ld, int rows_per_lane, int box, int lane,
-                                         JacobiLane<R>& x) {
+HFC_HOST_DEVICE inline void fetch_column(const RegisterJacobiWork& work, int ld, int rows_per_lane, bool vectors,
+                                         int box, int lane, JacobiLane<R>& x) {
 #pragma unroll
   for (int r = 0; r < R; ++r)
     if (r < rows_per_lane) {
       x.w[S][r] = work.mail_w[box * ld + lane + G * r];
-      x.v[S][r] = work.mail_v[box * ld + lane + G * r];
+      if (vectors) x.v[S][r] = work.mail_v[box * ld + lane + G * r];
     }
   x.id[S] = work.mail_id[box * G + lane];
 }
@@ -256,6 +257,7 @@ HFC_HOST_DEVICE void register_jacobi_svd(Lanes& lanes, const RegisterJacobiShape
   const bool wide = m < n;
   const int rows = shape.rows, cols = shape.cols, count = shape.count, pairs = shape.pairs;
   const int rpl = shape.rows_per_lane, ld = shape.ld;
+  const bool vectors = u != nullptr;
 
   // Slot c of group k starts at position 2k + c with column 2k + c of W and of the identity.
   lanes.each([&](int k, int l, Lane& x) {
@@ -337,6 +339,7 @@ HFC_HOST_DEVICE void register_jacobi_svd(Lanes& lanes, const RegisterJacobiShape
               detail::rotate_pair(p, q, sn, tau);
               x.w[0][r] = q;
               x.w[1][r] = p;
+              if (!vectors) continue;  // singular values alone need no V
               p = x.v[0][r];
               q = x.v[1][r];
               detail::rotate_pair(p, q, sn, tau);
@@ -353,8 +356,8 @@ HFC_HOST_DEVICE void register_jacobi_svd(Lanes& lanes, const RegisterJacobiShape
       // count (odd steps) is a zero column of its own.
       lanes.each([&](int k, int l, const Lane& x) {
         if (k >= pairs) return;
-        if (!odd) detail::post_column<0, G>(work, ld, rpl, k, l, x);
-        else if (k < pairs - 1) detail::post_column<1, G>(work, ld, rpl, k + 1, l, x);
+        if (!odd) detail::post_column<0, G>(work, ld, rpl, vectors, k, l, x);
+        else if (k < pairs - 1) detail::post_column<1, G>(work, ld, rpl, vectors, k + 1, l, x);
       });
       rotated = lanes.barrier_or([](const Lane& x) { return x.flag; }) || rotated;
       lanes.each([&](int k, int l, Lane& x) {
@@ -362,7 +365,7 @@ HFC_HOST_DEVICE void register_jacobi_svd(Lanes& lanes, const RegisterJacobiShape
         if (!odd) {
           detail::move_slot<0, 1>(x);
           if (k < pairs - 1) {
-            detail::fetch_column<1, G>(work, ld, rpl, k + 1, l, x);
+            detail::fetch_column<1, G>(work, ld, rpl, vectors, k + 1, l, x);
           } else {
 #pragma unroll
             for (int r = 0; r < R; ++r) x.w[1][r] = x.v[1][r] = 0.0f;
@@ -370,7 +373,7 @@ HFC_HOST_DEVICE void register_jacobi_svd(Lanes& lanes, const RegisterJacobiShape
           }
         } else {
           detail::move_slot<1, 0>(x);
-          detail::fetch_column<0, G>(work, ld, rpl, k, l, x);
+          detail::fetch_column<0, G>(work, ld, rpl, vectors, k, l, x);
         }
       });
     }
