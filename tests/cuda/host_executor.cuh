@@ -6,18 +6,22 @@
 // whose kernels are the cuda backend's, run by HostExec. Everything the GPU adds (launch shapes,
 // shared memory, warp reductions, cuBLAS) is left out, and everything else (the indexing of
 // im2col, col2im, pooling windows, the BatchNorm and gate algebra, the chunking of convolutions,
-// the order of the calls) is the code the GPU runs. The two device-only pieces, the Jacobi SVD
-// kernel and cuFFT, are replaced by host versions written here: a one-sided Jacobi SVD in double
-// and a separable DFT in double.
+// the order of the calls) is the code the GPU runs. Of the device-only pieces, the float SVD runs
+// the register Jacobi kernel's own program on the host (register_svd_host.hpp); the double SVD and
+// cuFFT are replaced by host versions written here: a one-sided Jacobi SVD in double and a
+// separable DFT in double.
 #include <algorithm>
 #include <cmath>
 #include <complex>
 #include <cstdint>
 #include <cstring>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include <hfc/cuda.cuh>
+
+#include "register_svd_host.hpp"
 
 namespace hfc::cuda_backend {
 
@@ -114,10 +118,15 @@ void transfer(From, To, const T* src, std::int64_t n, T* dst) {
   std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T));
 }
 
-// Thin SVD by one-sided Jacobi in double: W = A (or A^T when wide) has its columns rotated until
-// orthogonal; sigma_j = |w_j|, the left factor w_j / sigma_j, the right factor the rotations.
+// Thin SVD. Float matrices take the register Jacobi kernel's own program (svd_registers.cuh), so
+// that the module's results carry a float GPU SVD's errors into the comparison with the cpu backend.
+// Double ones (and sizes no register kernel holds) take one-sided Jacobi in double: W = A (or A^T
+// when wide) has its columns rotated until orthogonal; sigma_j = |w_j|, the left factor
+// w_j / sigma_j, the right factor the rotations.
 template <class T>
 void svd_kernel(cuda_on_host, const T* a, std::int64_t batch, std::int64_t m, std::int64_t n, T* s, T* u, T* v) {
+  if constexpr (std::is_same_v<T, float>)
+    if (test::register_jacobi_svd_on_host(a, batch, m, n, s, u, v)) return;
   const bool wide = m < n;
   const std::int64_t rows = wide ? n : m, cols = wide ? m : n, k = cols;
   for (std::int64_t b = 0; b < batch; ++b) {

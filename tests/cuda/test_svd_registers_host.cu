@@ -9,41 +9,21 @@
 
 #include <hfc/cuda.cuh>
 
+#include "register_svd_host.hpp"
 #include "svd_checks.hpp"
 
 using namespace hfc;
 
 namespace {
 
-template <int G, int R>
-void run_on_host(const std::vector<float>& a, std::int64_t batch, int m, int n, const cuda_backend::RegisterJacobiShape& shape,
-                 bool vectors, test::SvdVectors& r) {
-  std::vector<unsigned char> shared(shape.bytes());
-  const auto work = cuda_backend::RegisterJacobiWork::carve(shared.data(), shape);
-  std::vector<cuda_backend::JacobiLane<R>> regs(std::size_t(shape.pairs) * G);
-  cuda_backend::HostLaneGroups<G, cuda_backend::JacobiLane<R>> lanes{regs.data(), shape.pairs};
-  const int k = shape.cols;
-  for (std::int64_t b = 0; b < batch; ++b)
-    cuda_backend::register_jacobi_svd<G, R>(lanes, shape, work, a.data() + b * m * n, m, n, 30, r.s.data() + b * k,
-                                            vectors ? r.u.data() + b * m * k : nullptr,
-                                            vectors ? r.v.data() + b * n * k : nullptr);
-}
-
-// With `lanes` lanes per pair (0: as svd_kernel chooses them), at the rows per lane the GPU would take;
-// without vectors, u and v stay zero.
+// With `lanes` lanes per pair (0: as svd_kernel chooses them); without vectors, u and v stay zero.
 test::SvdVectors register_jacobi_on_host(const std::vector<float>& a, std::int64_t batch, std::int64_t m, std::int64_t n,
                                          int lanes = 0, bool vectors = true) {
-  constexpr std::size_t kSharedLimit = 227 * 1024;  // an H100/H200's opt-in limit per block
-  lanes = cuda_backend::register_jacobi_lanes(m, n, lanes, kSharedLimit);
-  REQUIRE(lanes != 0);
-  const auto shape = cuda_backend::RegisterJacobiShape::make(int(m), int(n), lanes);
-  const int k = shape.cols;
+  const std::int64_t k = std::min(m, n);
   test::SvdVectors r{std::vector<float>(std::size_t(batch * k)), std::vector<float>(std::size_t(batch * m * k)),
-            std::vector<float>(std::size_t(batch * n * k))};
-  const int rows_per_lane = cuda_backend::register_jacobi_rows_per_lane(shape, kSharedLimit);
-  cuda_backend::with_register_jacobi_config(lanes, rows_per_lane, [&]<int G, int R>() {
-    run_on_host<G, R>(a, batch, int(m), int(n), shape, vectors, r);
-  });
+                     std::vector<float>(std::size_t(batch * n * k))};
+  REQUIRE(test::register_jacobi_svd_on_host(a.data(), batch, m, n, r.s.data(), vectors ? r.u.data() : nullptr,
+                                            r.v.data(), lanes));
   return r;
 }
 

@@ -6,7 +6,7 @@
 // of gesvdj, one matrix per call, above that. Here a block orthogonalises the columns of its
 // matrix W (W = A, or A^T when A is wide, so that W has rows >= cols) by plane rotations. Each step
 // of a round-robin ordering rotates cols/2 disjoint column pairs at once, one warp per pair; a sweep
-// is cols - 1 steps; sweeps repeat until no pair is further from orthogonal than rows * epsilon.
+// is cols - 1 steps; sweeps repeat until no pair is further from orthogonal than 2 sqrt(rows) epsilon.
 // Then sigma_j = |w_j|, u_j = w_j / sigma_j, and V holds the accumulated rotations. The columns
 // are sorted by descending sigma on the way out.
 //
@@ -69,7 +69,7 @@ __global__ void __launch_bounds__(1024)
   __syncthreads();
 
   const int count = cols + (cols & 1);  // an odd count gets a virtual zero column, never rotated
-  const T tol = T(rows) * (sizeof(T) == 4 ? T(1.1920929e-7) : T(2.220446049250313e-16));
+  const double tol = orthogonality_tolerance<T>(rows);
   // Squared column norms: recomputed exactly at the start of each sweep, updated analytically
   // after each rotation, so a step needs one dot product (w_p . w_q), not three. Sums run in
   // double: the H100/H200 have the FP64 throughput, and float sums of 112 terms cost the last
@@ -94,7 +94,7 @@ __global__ void __launch_bounds__(1024)
         for (int i = lane; i < rows; i += 32) dot += double(wp[i]) * wq[i];
         dot = warp_sum(dot);
         const double alpha = norm2[p], beta = norm2[q];
-        if (!(dot * dot > double(tol) * double(tol) * alpha * beta)) continue;  // orthogonal enough (or zero)
+        if (!(dot * dot > tol * tol * alpha * beta)) continue;  // orthogonal enough (or zero)
         T sn, t, tau;
         jacobi_rotation(alpha, beta, dot, sn, t, tau);
         for (int i = lane; i < rows; i += 32) rotate_pair(wp[i], wq[i], sn, tau);

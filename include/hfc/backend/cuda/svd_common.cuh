@@ -57,6 +57,17 @@ HFC_HOST_DEVICE inline void jacobi_rotation(double alpha, double beta, double do
   }
 }
 
+// Columns count as orthogonal once |w_p . w_q| <= tol |w_p| |w_q|. The singular vectors' error is
+// about tol over the relative gap to the nearest singular value, so rows * epsilon (1.3e-5 at 112
+// rows in float) let a float SVD's U and V move the HFC module's gradients at 112 x 112 by 2e-4 of
+// their scale against the cpu backend's (host runs of the register kernel); 2 sqrt(rows) epsilon
+// (2.5e-6) brings that within 1e-4 for the same sweeps, give or take one (Jacobi converges
+// quadratically; the rounding floor of |cos| is near epsilon / sqrt(rows), far below).
+template <class T>
+HFC_HOST_DEVICE inline double orthogonality_tolerance(int rows) {
+  return 2.0 * sqrt(double(rows)) * (sizeof(T) == 4 ? 1.1920928955078125e-7 : 2.220446049250313e-16);
+}
+
 // (x, y) <- (c x - s y, s x + c y) in Rutishauser's form: x - s (y + tau x), y + s (x - tau y).
 // For the small angles near convergence c rounds to 1 in float, and c x - s y would inflate every
 // norm by sqrt(1 + t^2) per rotation; compounded, that bias cost 1.1e-5 s_max at 112 x 112 (host

@@ -303,8 +303,7 @@ HFC_HOST_DEVICE void register_jacobi_svd(Lanes& lanes, const RegisterJacobiShape
     }
   });
 
-  // Columns count as orthogonal once |w_p . w_q| <= rows * epsilon * |w_p| |w_q| (as in svd.cuh).
-  const double tol = double(rows) * 1.1920928955078125e-7, tol2 = tol * tol;
+  const double tol = detail::orthogonality_tolerance<float>(rows), tol2 = tol * tol;
   for (int sweep = 0; sweep < max_sweeps; ++sweep) {
     bool rotated = false;
     for (int step = 0; step < count; ++step) {
