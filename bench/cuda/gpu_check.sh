@@ -2,7 +2,8 @@
 # The GPU check: runs the CUDA tests and the GPU benchmarks (built for sm_90, here or elsewhere),
 # and PyTorch's side of the comparison, on a machine with an NVIDIA GPU. Prints the tables for
 # docs/performance.md at the end. Each step has a timeout; all of them together stay under
-# 8 minutes (435 s; 475 s when the tests fail and rerun with HFC_CUDA_SYNC=1).
+# 8 minutes (400 s; 460 s when a test fails and its case reruns with HFC_CUDA_SYNC=1 and under
+# compute-sanitizer).
 #   bench/cuda/gpu_check.sh [BUILD_DIR]     (default build/release; or a folder staged by
 #                                           bench/cuda/stage_for_device.sh on another machine)
 # Logs and results go to a scratch folder; $OUT (default /tmp/hfc_gpu_check) gets two files: the
@@ -30,13 +31,28 @@ if run ldd "$build/tests/cuda/hfc_cuda_tests" | grep -q "not found"; then
 fi
 
 echo "== CUDA tests"
-run timeout 100 "$build/tests/cuda/hfc_cuda_tests" > "$work/tests.txt" 2>&1
+run timeout 80 "$build/tests/cuda/hfc_cuda_tests" > "$work/tests.txt" 2>&1
 tests_rc=$?
 grep -E "ERROR|error|logged|values:|test cases|assertions" "$work/tests.txt" | head -60
-if [ "$tests_rc" -ne 0 ]; then  # again, each kernel checked at its launch, to name a faulting one
-  echo "== CUDA tests again with HFC_CUDA_SYNC=1"
-  HFC_CUDA_SYNC=1 run timeout 40 "$build/tests/cuda/hfc_cuda_tests" > "$work/tests_sync.txt" 2>&1
-  grep -E "ERROR|error|logged" "$work/tests_sync.txt" | head -20
+if [ "$tests_rc" -ne 0 ]; then
+  # The first failing case again, alone: each kernel checked at its launch (to name a faulting
+  # one), then under compute-sanitizer's memcheck where the machine has it. A fault inside a kernel
+  # fails every later case of the same process, so the first is the one to look at.
+  first="$(grep -m1 "^TEST CASE:" "$work/tests.txt" | sed 's/^TEST CASE: *//')"
+  filter=()
+  if [ -n "$first" ]; then
+    echo "first failing case: $first"
+    filter=("--test-case=${first//,/\,}")  # doctest splits filters at commas
+  fi
+  echo "== again with HFC_CUDA_SYNC=1"
+  HFC_CUDA_SYNC=1 run timeout 25 "$build/tests/cuda/hfc_cuda_tests" "${filter[@]}" > "$work/tests_sync.txt" 2>&1
+  grep -E "ERROR|error|logged|test cases" "$work/tests_sync.txt" | head -20
+  if command -v compute-sanitizer >/dev/null; then
+    echo "== compute-sanitizer --tool memcheck"
+    run timeout 35 compute-sanitizer --tool memcheck --print-limit 5 "$build/tests/cuda/hfc_cuda_tests" "${filter[@]}" \
+      > "$work/memcheck.txt" 2>&1
+    grep -E "^=========" "$work/memcheck.txt" | head -20
+  fi
 fi
 if grep -q "SKIPPED" "$work/tests.txt"; then  # nvidia-smi saw a GPU, so a skip is a failure here
   echo "GPU tests skipped on a machine with a GPU:"; grep -m1 "SKIPPED" "$work/tests.txt"
@@ -53,14 +69,14 @@ bench() {  # name, seconds, binary, extra arguments
   run timeout "$2" "$3" --benchmark_min_time=0.3 --benchmark_format=json --benchmark_out="$work/$1.json" \
     --benchmark_out_format=json "${@:4}" >/dev/null 2>"$work/$1.err" || tail -5 "$work/$1.err"
 }
-bench svd 60 "$build/bench/cuda/hfc_bench_svd_cuda"
+bench svd 55 "$build/bench/cuda/hfc_bench_svd_cuda"
 bench module 50 "$build/bench/cuda/hfc_bench_networks_cuda" --benchmark_filter=Module
 bench networks 60 "$build/bench/cuda/hfc_bench_networks_cuda" --benchmark_filter=-Module
 
 echo "== PyTorch"
 timeout 35 python3 bench/cuda/pytorch_svd_bench.py > "$work/torch_svd.jsonl" 2>"$work/torch_svd.err" ||
   tail -5 "$work/torch_svd.err"
-timeout 80 python3 bench/cuda/pytorch_gpu_bench.py > "$work/torch_gpu.jsonl" 2>"$work/torch_gpu.err" ||
+timeout 70 python3 bench/cuda/pytorch_gpu_bench.py > "$work/torch_gpu.jsonl" 2>"$work/torch_gpu.err" ||
   tail -5 "$work/torch_gpu.err"
 
 python3 - "$work" <<'PY' | tee "$out/gpu_check.md"
