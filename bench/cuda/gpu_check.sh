@@ -2,7 +2,7 @@
 # The GPU check: runs the CUDA tests and the GPU benchmarks (built for sm_90, here or elsewhere),
 # and PyTorch's side of the comparison, on a machine with an NVIDIA GPU. Prints the tables for
 # docs/performance.md at the end. Each step has a timeout; all of them together stay under
-# 8 minutes (400 s; 460 s when a test fails and its case reruns with HFC_CUDA_SYNC=1 and under
+# 8 minutes (405 s; 465 s when a test fails and its case reruns with HFC_CUDA_SYNC=1 and under
 # compute-sanitizer).
 #   bench/cuda/gpu_check.sh [BUILD_DIR]     (default build/release; or a folder staged by
 #                                           bench/cuda/stage_for_device.sh on another machine)
@@ -15,6 +15,8 @@ build="${1:-build/release}"
 out="${OUT:-/tmp/hfc_gpu_check}"
 work="$(mktemp -d)"
 mkdir -p "$out"
+# Whatever has run is archived however the script ends (a step's timeout, the device tool's limit).
+trap 'tar czf "$out/gpu_check.tgz" -C "$work" . 2>/dev/null' EXIT
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$work/gpu.txt"
 
 # Our binaries get the libraries a staged folder (bench/cuda/stage_for_device.sh) brought; PyTorch
@@ -24,14 +26,16 @@ libs="${LD_LIBRARY_PATH:-}"
 add_libs() { for d in "$@"; do libs="$d${libs:+:$libs}"; done; }
 if [ -d "$build/lib" ]; then add_libs "$(cd "$build/lib" && pwd)"; fi
 run() { LD_LIBRARY_PATH="$libs" "$@"; }
-if run ldd "$build/tests/cuda/hfc_cuda_tests" | grep -q "not found"; then
+run ldd "$build/tests/cuda/hfc_cuda_tests" > "$work/ldd.txt" 2>&1
+if grep -q "not found" "$work/ldd.txt"; then
   add_libs /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda/lib64
   echo "ldd: missing libraries; adding the CUDA toolkit's folders. Still missing:"
-  run ldd "$build/tests/cuda/hfc_cuda_tests" | grep "not found"
+  run ldd "$build/tests/cuda/hfc_cuda_tests" > "$work/ldd.txt" 2>&1
+  grep "not found" "$work/ldd.txt"
 fi
 
 echo "== CUDA tests"
-run timeout 80 "$build/tests/cuda/hfc_cuda_tests" > "$work/tests.txt" 2>&1
+run timeout 90 "$build/tests/cuda/hfc_cuda_tests" > "$work/tests.txt" 2>&1
 tests_rc=$?
 grep -E "ERROR|error|logged|values:|test cases|assertions" "$work/tests.txt" | head -60
 if [ "$tests_rc" -ne 0 ]; then
@@ -42,7 +46,8 @@ if [ "$tests_rc" -ne 0 ]; then
   filter=()
   if [ -n "$first" ]; then
     echo "first failing case: $first"
-    filter=("--test-case=${first//,/\,}")  # doctest splits filters at commas
+    comma='\,'  # doctest splits filters at commas (a variable: bash 5.2 drops a literal \ here)
+    filter=("--test-case=${first//,/$comma}")
   fi
   echo "== again with HFC_CUDA_SYNC=1"
   HFC_CUDA_SYNC=1 run timeout 25 "$build/tests/cuda/hfc_cuda_tests" "${filter[@]}" > "$work/tests_sync.txt" 2>&1
@@ -64,13 +69,15 @@ run timeout 50 "$build/examples/hfcnet" train --synthetic-count 700 --image-size
   --out "$work/train" 2>&1 | grep -E "^epoch|error" || tests_rc=1
 rm -f "$work"/train/*.safetensors  # checkpoints: tens of MB, not needed back
 
+line_buffered=()  # JSON on stdout, a line at a time: a run cut off by its timeout keeps what it printed
+if command -v stdbuf >/dev/null; then line_buffered=(stdbuf -oL); fi
 bench() {  # name, seconds, binary, extra arguments
   echo "== $1"
-  run timeout "$2" "$3" --benchmark_min_time=0.3 --benchmark_format=json --benchmark_out="$work/$1.json" \
-    --benchmark_out_format=json "${@:4}" >/dev/null 2>"$work/$1.err" || tail -5 "$work/$1.err"
+  run timeout "$2" "${line_buffered[@]}" "$3" --benchmark_min_time=0.3 --benchmark_format=json "${@:4}" \
+    > "$work/$1.json" 2>"$work/$1.err" || tail -5 "$work/$1.err"
 }
 bench svd 55 "$build/bench/cuda/hfc_bench_svd_cuda"
-bench module 50 "$build/bench/cuda/hfc_bench_networks_cuda" --benchmark_filter=Module
+bench module 45 "$build/bench/cuda/hfc_bench_networks_cuda" --benchmark_filter=Module
 bench networks 60 "$build/bench/cuda/hfc_bench_networks_cuda" --benchmark_filter=-Module
 
 echo "== PyTorch"
@@ -91,6 +98,9 @@ def ours(name):  # a benchmark killed by its timeout leaves a cut-off file: keep
         print(f"({name}.json: missing)")
         return {}
     benchmarks, decoder = [], json.JSONDecoder()
+    if '"benchmarks"' not in text:
+        print(f"({name}.json: no results)")
+        return {}
     at = text.find("[", text.find('"benchmarks"')) + 1
     while at > 0:
         at = text.find("{", at)
@@ -144,5 +154,4 @@ for name in sorted(set(nets) | set(tnets)):
     ratio = f"{b / a:.1f}x" if a and b else "-"
     print(f"| {name} | {cell(a)} | {cell(b)} | {ratio} |")
 PY
-tar czf "$out/gpu_check.tgz" -C "$work" . && rm -rf "$work"
 exit $tests_rc

@@ -55,7 +55,7 @@ TEST_CASE("cuda svd (one-sided Jacobi in registers): the same matrices, and ever
     std::vector<float> host(std::size_t(3 * m * n));
     for (auto& x : host) x = static_cast<float>(rng.normal());
     for (const int lanes : {4, 8, 16, 32}) {
-      if (!cuda_backend::register_jacobi_lanes(m, n, lanes, std::size_t(cuda_backend::max_shared_bytes_per_block())))
+      if (!cuda_backend::register_jacobi_plan(m, n, lanes, std::size_t(cuda_backend::max_shared_bytes_per_block())).fits())
         continue;
       INFO(lanes, " lanes per pair");
       const cuda_backend::ScopedSetting lanes_setting(context.svd_lanes_per_pair, lanes);

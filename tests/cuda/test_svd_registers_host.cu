@@ -32,7 +32,7 @@ test::SvdVectors register_jacobi_on_host(const std::vector<float>& a, std::int64
 TEST_CASE("the register Jacobi SVD, run on the host: random, rectangular, rank-deficient, repeated and graded matrices") {
   test::for_each_svd_case([](const std::vector<float>& host, std::int64_t batch, std::int64_t m, std::int64_t n) {
     const auto r = register_jacobi_on_host(host, batch, m, n);
-    // Tighter than the 1e-5 s_max every kernel meets: with Rutishauser's rotations (jacobi_rotation.cuh)
+    // Tighter than the 1e-5 s_max every kernel meets: with Rutishauser's rotations (svd_common.cuh)
     // this kernel stays near 2e-7 at 112 x 112; plain float rotations drift to 1.1e-5.
     test::check_svd_results(host, batch, m, n, r.s, r.u, r.v, 1e-6);
   });
@@ -44,7 +44,7 @@ TEST_CASE("the register Jacobi SVD, run on the host, with every number of lanes 
     std::vector<float> host(std::size_t(2 * m * n));
     for (auto& x : host) x = static_cast<float>(rng.normal());
     for (const int lanes : {4, 8, 16, 32}) {
-      if (!cuda_backend::register_jacobi_lanes(m, n, lanes, 227 * 1024)) continue;
+      if (!cuda_backend::register_jacobi_plan(m, n, lanes, test::kDeviceSharedLimit).fits()) continue;
       INFO(lanes, " lanes per pair");
       const auto r = register_jacobi_on_host(host, 2, m, n, lanes);
       test::check_svd_results(host, 2, m, n, r.s, r.u, r.v);
@@ -62,16 +62,20 @@ TEST_CASE("register Jacobi SVD: sizes, lanes and shared memory") {
   const auto odd = cuda_backend::RegisterJacobiShape::make(9, 5, 4);  // W = A, 9 x 5: a zero sixth column
   CHECK(odd.count == 6);
   CHECK(odd.threads() == 32);  // 3 groups of 4 lanes, padded to a warp
-  CHECK(cuda_backend::register_jacobi_lanes(56, 56, 0, 227 * 1024) == 8);
-  CHECK(cuda_backend::register_jacobi_lanes(112, 112, 0, 227 * 1024) == 16);
-  CHECK(cuda_backend::register_jacobi_lanes(7, 7, 0, 227 * 1024) == 4);
-  CHECK(cuda_backend::register_jacobi_lanes(112, 112, 32, 227 * 1024) == 0);  // 56 x 32 threads
-  CHECK(cuda_backend::register_jacobi_lanes(400, 400, 0, 227 * 1024) == 0);   // the shared-memory kernel's
-  CHECK_THROWS_WITH_AS(cuda_backend::register_jacobi_lanes(56, 56, 6, 227 * 1024), doctest::Contains("4, 8, 16 or 32"),
-                       Error);
+  const auto plan = [](std::int64_t m, std::int64_t n, int lanes) {
+    return cuda_backend::register_jacobi_plan(m, n, lanes, test::kDeviceSharedLimit);
+  };
+  CHECK(plan(56, 56, 0).shape.lanes == 8);
+  CHECK(plan(56, 56, 0).rows_per_lane == 8);
+  CHECK(plan(112, 112, 0).shape.lanes == 16);
+  CHECK(plan(7, 7, 0).shape.lanes == 4);
+  CHECK(plan(112, 112, 8).rows_per_lane == 16);     // 14 rows a lane
+  CHECK_FALSE(plan(112, 112, 32).fits());          // 56 x 32 threads
+  CHECK_FALSE(plan(400, 400, 0).fits());           // the shared-memory kernel's
+  CHECK_THROWS_WITH_AS(plan(56, 56, 6), doctest::Contains("4, 8, 16 or 32"), Error);
 }
 
-TEST_CASE("the register Jacobi SVD, run on the host: a NaN or an infinity gives NaN, the other matrices stay exact") {
+TEST_CASE("the register Jacobi SVD, run on the host: a NaN or an infinity gives NaN, the other matrices as if alone") {
   test::check_nonfinite_matrices([](const std::vector<float>& host, std::int64_t batch, std::int64_t m, std::int64_t n) {
     return register_jacobi_on_host(host, batch, m, n);
   });
@@ -92,5 +96,6 @@ TEST_CASE("the register Jacobi SVD, run on the host: singular values alone are t
     const auto values = register_jacobi_on_host(host, 3, m, n, 0, false);
     CHECK(values.s == full.s);
     CHECK(std::all_of(values.u.begin(), values.u.end(), [](float x) { return x == 0; }));
+    CHECK(std::all_of(values.v.begin(), values.v.end(), [](float x) { return x == 0; }));
   }
 }

@@ -17,12 +17,14 @@ inline int blocks_for(std::int64_t n) {
 }
 
 // The most dynamic shared memory a block of the current device may opt in to (227 KB on an
-// H100/H200); kernels that take more than 48 KB set cudaFuncAttributeMaxDynamicSharedMemorySize.
+// H100/H200), less 1 KB for the kernels' static __shared__ variables (a few bytes), which count
+// against the same limit; kernels that take more than 48 KB set
+// cudaFuncAttributeMaxDynamicSharedMemorySize.
 inline int max_shared_bytes_per_block() {
   int device = 0, limit = 0;
   HFC_CUDA_CHECK(cudaGetDevice(&device));
   HFC_CUDA_CHECK(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-  return limit;
+  return limit - 1024;
 }
 
 // for (i = global thread index; i < n; i += grid size)

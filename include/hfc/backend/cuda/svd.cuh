@@ -44,13 +44,13 @@ __global__ void __launch_bounds__(1024)
   const bool vectors = u != nullptr;
 
   bool nonfinite = false;
-  int top = -2147483647 - 1;  // the largest binary exponent of an entry
+  int top = kNoExponent;  // the largest binary exponent of an entry
   for (int idx = tid; idx < rows * cols; idx += blockDim.x) {
     const int i = idx % rows, j = idx / rows;
     const T x = transpose ? ab[j * n + i] : ab[i * n + j];
     W[j * rows + i] = x;
-    nonfinite = nonfinite || !finite_value(x);
-    top = max(top, scale_exponent(x));
+    nonfinite = nonfinite || !is_finite(x);
+    top = max(top, binary_exponent(x));
   }
   for (int idx = tid; idx < cols * cols; idx += blockDim.x) V[idx] = (idx % cols == idx / cols) ? T(1) : T(0);
   if (__syncthreads_or(nonfinite)) {
@@ -60,8 +60,7 @@ __global__ void __launch_bounds__(1024)
   }
   // Entries scaled by a power of two (exact) into (-1, 1), so that the float rotation's arguments
   // (float(beta - alpha), float(2 dot)) stay in range; sigma is scaled back at the end.
-  int exponent = block_max(top);
-  if (exponent == -2147483647 - 1) exponent = 0;  // a zero matrix
+  const int exponent = unit_scale_exponent(block_max(top));
   for (int idx = tid; idx < rows * cols; idx += blockDim.x) {
     const int i = idx % rows, j = idx / rows;
     W[j * rows + i] = T(ldexp(double(W[j * rows + i]), -exponent));
@@ -174,11 +173,11 @@ void svd_kernel(cuda, const T* a, std::int64_t batch, std::int64_t m, std::int64
     if (context.svd_algorithm == SvdAlgorithm::gram_jacobi && gram_jacobi_fits(m, n))
       return gram_jacobi_svd_batched(a, batch, m, n, s, u, v);
     if (context.svd_algorithm == SvdAlgorithm::register_jacobi) {
-      const std::size_t limit = static_cast<std::size_t>(max_shared_bytes_per_block());
-      const int lanes = register_jacobi_lanes(m, n, context.svd_lanes_per_pair, limit);
-      check(lanes != 0 || context.svd_lanes_per_pair == 0, "cuda svd (registers): a ", m, "x", n,
+      const auto plan = register_jacobi_plan(m, n, context.svd_lanes_per_pair,
+                                             static_cast<std::size_t>(max_shared_bytes_per_block()));
+      check(plan.fits() || context.svd_lanes_per_pair == 0, "cuda svd (registers): a ", m, "x", n,
             " matrix does not fit svd_lanes_per_pair = ", context.svd_lanes_per_pair);
-      if (lanes != 0) return register_jacobi_svd_batched(a, batch, m, n, lanes, s, u, v);
+      if (plan.fits()) return register_jacobi_svd_batched(a, batch, m, n, plan, s, u, v);
     }
   }
   const bool transpose = m < n;
@@ -194,7 +193,7 @@ void svd_kernel(cuda, const T* a, std::int64_t batch, std::int64_t m, std::int64
   const int warps = static_cast<int>(std::min<std::int64_t>((cols + 1) / 2, 32));
   // U and V are produced together; singular values alone skip writing them.
   detail::jacobi_svd_kernel<T><<<static_cast<unsigned>(batch), warps * 32, shared, stream()>>>(
-      a, static_cast<int>(m), static_cast<int>(n), transpose, 30, s, u, v, nullptr);
+      a, static_cast<int>(m), static_cast<int>(n), transpose, detail::kMaxJacobiSweeps, s, u, v, nullptr);
   HFC_CUDA_AFTER_LAUNCH("jacobi_svd_kernel");
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// What the GPU SVD kernels share: the plane rotation of one-sided Jacobi (the shared-memory kernel,
-// svd.cuh, and the register kernel, svd_registers.cuh) and the outputs for a non-finite matrix.
+// What the GPU SVD kernels share: one-sided Jacobi's rotation and stopping threshold (the
+// shared-memory kernel, svd.cuh, and the register kernel, svd_registers.cuh), the power-of-two
+// scaling of a matrix, and the outputs for a non-finite one.
 #include <cmath>
 #include <type_traits>
 
@@ -16,11 +17,12 @@ namespace hfc::cuda_backend::detail {
 // biased error, compounded over the thousand rotations a column sees). A step is a serial chain of
 // dependent instructions, and IEEE double division and square roots made it 1.4x longer, so float
 // data gets float rotations; double data keeps double ones. On the host (tests) the float
-// intrinsics are their correctly rounded equivalents.
+// intrinsics become plain float operations: the same rounding, except __fdividef's (zeta, tau), so
+// host runs are close to, not bit for bit, what the GPU computes.
 //
 // zeta = (beta - alpha) / (2 dot) may be huge (columns of very different norms) or not a number
 // (both underflowed in float): t = 1 / (2 zeta) where zeta^2 would overflow, and no rotation (s = 0)
-// for NaN. The kernels scale their matrices (scale_exponent) so that float conversions of alpha,
+// for NaN. The kernels scale their matrices (binary_exponent) so that float conversions of alpha,
 // beta and dot stay in range.
 template <class T>
 HFC_HOST_DEVICE inline void jacobi_rotation(double alpha, double beta, double dot, T& s, T& t, T& tau) {
@@ -58,11 +60,10 @@ HFC_HOST_DEVICE inline void jacobi_rotation(double alpha, double beta, double do
 }
 
 // Columns count as orthogonal once |w_p . w_q| <= tol |w_p| |w_q|. The singular vectors' error is
-// about tol over the relative gap to the nearest singular value, so rows * epsilon (1.3e-5 at 112
-// rows in float) let a float SVD's U and V move the HFC module's gradients at 112 x 112 by 2e-4 of
-// their scale against the cpu backend's (host runs of the register kernel); 2 sqrt(rows) epsilon
-// (2.5e-6) brings that within 1e-4 for the same sweeps, give or take one (Jacobi converges
-// quadratically; the rounding floor of |cos| is near epsilon / sqrt(rows), far below).
+// about tol over the relative gap to the nearest singular value. At rows * epsilon (1.3e-5 at 112
+// rows in float) the register kernel's U and V put the HFC module's gradients at 112 x 112 2.1e-4
+// of their scale from the cpu backend's, at 2 sqrt(rows) epsilon (2.5e-6) 2.6e-5, in host runs
+// that took the same time (Jacobi converges quadratically: a sweep more at most).
 template <class T>
 HFC_HOST_DEVICE inline double orthogonality_tolerance(int rows) {
   return 2.0 * sqrt(double(rows)) * (sizeof(T) == 4 ? 1.1920928955078125e-7 : 2.220446049250313e-16);
@@ -85,18 +86,26 @@ HFC_HOST_DEVICE inline void rotate_pair(T& x, T& y, T s, T tau) {
   }
 }
 
-// The binary exponent e of a nonzero finite x (x = f 2^e, 0.5 <= |f| < 1), or INT_MIN for zero: the
-// largest over a matrix is the power of two that scales its entries into (-1, 1), exactly.
+// The binary exponent e of a nonzero finite x (x = f 2^e, 0.5 <= |f| < 1), or kNoExponent for zero.
+// The largest over a matrix is the power of two that scales its entries into (-1, 1), exactly:
+// unit_scale_exponent turns it into that power (0 for a zero matrix).
+inline constexpr int kNoExponent = -2147483647 - 1;
 template <class T>
-HFC_HOST_DEVICE inline int scale_exponent(T x) {
+HFC_HOST_DEVICE inline int binary_exponent(T x) {
   int e = 0;
   frexp(double(x), &e);
-  return x != T(0) ? e : -2147483647 - 1;
+  return x != T(0) ? e : kNoExponent;
 }
+HFC_HOST_DEVICE inline int unit_scale_exponent(int largest_binary_exponent) {
+  return largest_binary_exponent == kNoExponent ? 0 : largest_binary_exponent;
+}
+
+// The sweeps a Jacobi kernel may take; convergence takes 7-9 at 56 x 56.
+inline constexpr int kMaxJacobiSweeps = 30;
 
 // Whether x is neither infinite nor NaN (the comparison fails for NaN), on the host and the device.
 template <class T>
-HFC_HOST_DEVICE inline bool finite_value(T x) {
+HFC_HOST_DEVICE inline bool is_finite(T x) {
   return fabs(double(x)) <= 1.7976931348623157e308;
 }
 

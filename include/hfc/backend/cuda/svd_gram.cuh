@@ -75,6 +75,7 @@ struct GramJacobiWork {
   double* norm;   // cols: |W v_j|
   int* rank;      // cols: where column j goes in descending order
   int* rotated;   // 1: whether the sweep rotated anything
+  int* nonfinite;  // 1: whether an entry is infinite or NaN
   int ld;
 
   HFC_HOST_DEVICE static int stride(int cols) { return cols | 1; }
@@ -83,7 +84,7 @@ struct GramJacobiWork {
     return std::size_t(rows + cols) * std::size_t(stride(cols)) + 2 * std::size_t(pairs) + 2 * std::size_t(cols);
   }
   HFC_HOST_DEVICE static std::size_t bytes(int rows, int cols) {
-    return doubles(rows, cols) * sizeof(double) + (std::size_t(cols) + 1) * sizeof(int);
+    return doubles(rows, cols) * sizeof(double) + (std::size_t(cols) + 2) * sizeof(int);
   }
   // Carves the layout out of `memory` (bytes(rows, cols) of it, 8-byte aligned).
   HFC_HOST_DEVICE static GramJacobiWork carve(void* memory, int rows, int cols) {
@@ -98,6 +99,7 @@ struct GramJacobiWork {
     w.norm = w.sigma + cols;
     w.rank = reinterpret_cast<int*>(w.norm + cols);
     w.rotated = w.rank + cols;
+    w.nonfinite = w.rotated + 1;
     return w;
   }
 };
@@ -114,11 +116,11 @@ HFC_HOST_DEVICE void gram_jacobi_svd(const Threads& threads, const GramJacobiWor
   double* G = w.g;
   double* V = w.v;
 
-  threads.for_each(1, [&](int) { *w.rotated = 0; });  // here: whether an entry is infinite or NaN
+  threads.for_each(1, [&](int) { *w.nonfinite = 0; });
   threads.for_each(m * n, [&](int idx) {
-    if (!detail::finite_value(a[idx])) *w.rotated = 1;
+    if (!detail::is_finite(a[idx])) *w.nonfinite = 1;
   });
-  if (*w.rotated) {  // (every thread reads the flag before the first sweep resets it, past a barrier)
+  if (*w.nonfinite) {
     threads.for_each(rows * cols, [&](int idx) { detail::fill_svd_with_nan(idx, rows * cols, m, n, s, u, v); });
     return;
   }
@@ -263,7 +265,7 @@ inline void gram_jacobi_svd_batched(const float* a, std::int64_t batch, std::int
   HFC_CUDA_CHECK(cudaFuncSetAttribute(detail::gram_jacobi_svd_kernel<float>,
                                       cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)));
   detail::gram_jacobi_svd_kernel<float><<<static_cast<unsigned>(batch), 512, shared, stream()>>>(
-      a, int(m), int(n), 30, s, u, v);
+      a, int(m), int(n), detail::kMaxJacobiSweeps, s, u, v);
   HFC_CUDA_AFTER_LAUNCH("gram_jacobi_svd_kernel");
 }
 

@@ -46,14 +46,14 @@
 namespace hfc::cuda_backend {
 
 // One lane's registers: its rows of the two columns of W its group holds (slots 0 and 1), the same
-// rows of their V columns, which input column each slot holds (>= cols: a zero column), and a flag
-// for barrier_or (a non-finite entry loaded; a rotation in this step).
+// rows of their V columns, which input column each slot holds (>= cols: a zero column), and what
+// barrier_or gathers: whether it loaded a non-finite entry, whether its group rotated this step.
 template <int R>
 struct JacobiLane {
   float w[2][R];
   float v[2][R];
   int id[2];
-  bool flag;
+  bool nonfinite, rotated;
 };
 
 // w_0 . w_1, |w_0|^2 and |w_1|^2 of a group's two columns (a lane's share, then the group's).
@@ -192,7 +192,7 @@ struct HostLaneGroups {
   }
   template <class Value>
   HFC_HOST_DEVICE int barrier_max(Value&& value) {
-    int largest = -2147483647 - 1;
+    int largest = detail::kNoExponent;
 #if !defined(__CUDA_ARCH__)
     for (int i = 0; i < groups * G; ++i) largest = std::max(largest, value(regs[i]));
 #endif
@@ -261,7 +261,7 @@ HFC_HOST_DEVICE void register_jacobi_svd(Lanes& lanes, const RegisterJacobiShape
 
   // Slot c of group k starts at position 2k + c with column 2k + c of W and of the identity.
   lanes.each([&](int k, int l, Lane& x) {
-    x.flag = false;
+    x.nonfinite = false;
 #pragma unroll
     for (int c = 0; c < 2; ++c) {
       const int j = 2 * k + c;
@@ -272,11 +272,11 @@ HFC_HOST_DEVICE void register_jacobi_svd(Lanes& lanes, const RegisterJacobiShape
         const bool inside = r < rpl && i < rows && j < cols;
         x.w[c][r] = inside ? (wide ? a[j * n + i] : a[i * n + j]) : 0.0f;
         x.v[c][r] = inside && i == j ? 1.0f : 0.0f;
-        x.flag = x.flag || !detail::finite_value(x.w[c][r]);
+        x.nonfinite = x.nonfinite || !detail::is_finite(x.w[c][r]);
       }
     }
   });
-  if (lanes.barrier_or([](const Lane& x) { return x.flag; })) {
+  if (lanes.barrier_or([](const Lane& x) { return x.nonfinite; })) {
     lanes.each([&](int k, int l, const Lane&) {
       if (k < pairs) detail::fill_svd_with_nan(k * G + l, pairs * G, m, n, s, u, v);
     });
@@ -284,17 +284,16 @@ HFC_HOST_DEVICE void register_jacobi_svd(Lanes& lanes, const RegisterJacobiShape
   }
   // W scaled by a power of two (exact) to a largest |entry| in [0.5, 1), so that the float sums of a
   // step neither overflow nor lose small columns to underflow; sigma is scaled back at the end.
-  int exponent = lanes.barrier_max([](const Lane& x) {
-    int top = -2147483647 - 1;
+  const int exponent = detail::unit_scale_exponent(lanes.barrier_max([](const Lane& x) {
+    int top = detail::kNoExponent;
 #pragma unroll
     for (int r = 0; r < R; ++r)
       for (const float value : {x.w[0][r], x.w[1][r]}) {
-        const int e = detail::scale_exponent(value);
+        const int e = detail::binary_exponent(value);
         top = e > top ? e : top;
       }
     return top;
-  });
-  if (exponent == -2147483647 - 1) exponent = 0;  // a zero matrix
+  }));
   lanes.each([&](int, int, Lane& x) {
 #pragma unroll
     for (int r = 0; r < R; ++r) {
@@ -322,7 +321,7 @@ HFC_HOST_DEVICE void register_jacobi_svd(Lanes& lanes, const RegisterJacobiShape
             return t;
           },
           [&](int k, int, Lane& x, const ColumnSums<float>& t) {
-            x.flag = false;
+            x.rotated = false;
             if (k >= pairs || (odd && k == pairs - 1)) return;  // an idle group, or position count-1 waiting
             // Rotate, then swap: slot 0 <- s w_0 + c w_1, slot 1 <- c w_0 - s w_1. No rotation
             // (s = tau = 0): a swap.
@@ -330,7 +329,7 @@ HFC_HOST_DEVICE void register_jacobi_svd(Lanes& lanes, const RegisterJacobiShape
             if (double(t.dot) * t.dot > tol2 * t.norm0 * t.norm1) {
               float t_unused;
               detail::jacobi_rotation(t.norm0, t.norm1, t.dot, sn, t_unused, tau);
-              x.flag = sn != 0;  // a rotation that moves nothing does not keep the sweeps going
+              x.rotated = sn != 0;  // a rotation that moves nothing does not keep the sweeps going
             }
 #pragma unroll
             for (int r = 0; r < R; ++r) {
@@ -358,7 +357,7 @@ HFC_HOST_DEVICE void register_jacobi_svd(Lanes& lanes, const RegisterJacobiShape
         if (!odd) detail::post_column<0, G>(work, ld, rpl, vectors, k, l, x);
         else if (k < pairs - 1) detail::post_column<1, G>(work, ld, rpl, vectors, k + 1, l, x);
       });
-      rotated = lanes.barrier_or([](const Lane& x) { return x.flag; }) || rotated;
+      rotated = lanes.barrier_or([](const Lane& x) { return x.rotated; }) || rotated;
       lanes.each([&](int k, int l, Lane& x) {
         if (k >= pairs) return;
         if (!odd) {
@@ -457,43 +456,50 @@ void launch_register_jacobi(const float* a, std::int64_t batch, int m, int n, co
   const auto kernel = register_jacobi_svd_kernel<G, R>;
   const int bytes = static_cast<int>(shape.bytes());
   HFC_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  kernel<<<static_cast<unsigned>(batch), shape.threads(), bytes, stream()>>>(a, m, n, shape, 30, s, u, v);
+  kernel<<<static_cast<unsigned>(batch), shape.threads(), bytes, stream()>>>(a, m, n, shape, kMaxJacobiSweeps, s, u, v);
   HFC_CUDA_AFTER_LAUNCH("register_jacobi_svd_kernel");
 }
 
 }  // namespace detail
 
-// The rows per lane a kernel is compiled for (8 or 16) that holds `shape`, or 0 if none does, or
-// if its block would pass 1024 threads or the device's shared memory (limit, in bytes).
-inline int register_jacobi_rows_per_lane(const RegisterJacobiShape& shape, std::size_t limit) {
-  if (shape.bytes() > limit) return 0;
-  for (const int rows_per_lane : {8, 16})
-    if (shape.rows_per_lane <= rows_per_lane &&
-        shape.threads() <= detail::register_jacobi_max_threads(shape.lanes, rows_per_lane))
-      return rows_per_lane;
-  return 0;
+// Which compiled kernel takes an m x n matrix: its shape (lanes per column pair included) and rows
+// per lane, 8 or 16; 0 when none holds it.
+struct RegisterJacobiPlan {
+  RegisterJacobiShape shape;
+  int rows_per_lane;
+  bool fits() const { return rows_per_lane != 0; }
+};
+
+// The plan for `lanes` lanes per pair: the smaller compiled rows per lane that holds the matrix,
+// within its kernel's threads and the device's shared memory (limit, in bytes).
+inline RegisterJacobiPlan register_jacobi_plan_for(std::int64_t m, std::int64_t n, int lanes, std::size_t limit) {
+  const auto shape = RegisterJacobiShape::make(int(m), int(n), lanes);
+  if (shape.bytes() <= limit)
+    for (const int rows_per_lane : {8, 16})
+      if (shape.rows_per_lane <= rows_per_lane &&
+          shape.threads() <= detail::register_jacobi_max_threads(lanes, rows_per_lane))
+        return {shape, rows_per_lane};
+  return {shape, 0};
 }
-// Lanes per column pair for an m x n matrix: `requested` (4, 8, 16 or 32), or with 0 the fewest
-// that keep a lane at 8 rows or less, else at 16 or less; 0 when none fits (svd_kernel then takes
-// the shared-memory kernel).
-inline int register_jacobi_lanes(std::int64_t m, std::int64_t n, int requested, std::size_t limit) {
+// The plan for an m x n matrix: `requested` lanes per pair (4, 8, 16 or 32), or with 0 the fewest
+// that keep a lane at 8 rows or less, else at 16 or less. Does not fit when none does (svd_kernel
+// then takes the shared-memory kernel, or reports a requested count that cannot hold the matrix).
+inline RegisterJacobiPlan register_jacobi_plan(std::int64_t m, std::int64_t n, int requested, std::size_t limit) {
   check(requested == 0 || requested == 4 || requested == 8 || requested == 16 || requested == 32,
         "cuda svd: svd_lanes_per_pair must be 0 (chosen by size), 4, 8, 16 or 32, not ", requested);
-  if (requested != 0)
-    return register_jacobi_rows_per_lane(RegisterJacobiShape::make(int(m), int(n), requested), limit) ? requested : 0;
+  if (requested != 0) return register_jacobi_plan_for(m, n, requested, limit);
   for (const int rows_per_lane : {8, 16})
     for (const int lanes : {4, 8, 16, 32}) {
-      const auto shape = RegisterJacobiShape::make(int(m), int(n), lanes);
-      if (register_jacobi_rows_per_lane(shape, limit) == rows_per_lane) return lanes;
+      const auto plan = register_jacobi_plan_for(m, n, lanes, limit);
+      if (plan.rows_per_lane == rows_per_lane) return plan;
     }
-  return 0;
+  return {RegisterJacobiShape::make(int(m), int(n), 4), 0};
 }
 
-// f.template operator()<G, R>() for the compiled kernel of `lanes` (G) and `rows_per_lane` (R) as
-// register_jacobi_lanes and register_jacobi_rows_per_lane give them.
+// f.template operator()<G, R>() for the compiled kernel of a plan that fits.
 template <class F>
-void with_register_jacobi_config(int lanes, int rows_per_lane, F&& f) {
-  switch (lanes * 100 + rows_per_lane) {
+void with_register_jacobi_config(const RegisterJacobiPlan& plan, F&& f) {
+  switch (plan.shape.lanes * 100 + plan.rows_per_lane) {
     case 408: return f.template operator()<4, 8>();
     case 416: return f.template operator()<4, 16>();
     case 808: return f.template operator()<8, 8>();
@@ -502,20 +508,16 @@ void with_register_jacobi_config(int lanes, int rows_per_lane, F&& f) {
     case 1616: return f.template operator()<16, 16>();
     case 3208: return f.template operator()<32, 8>();
     case 3216: return f.template operator()<32, 16>();
-    default: fail("cuda svd (registers): no kernel for ", lanes, " lanes and ", rows_per_lane, " rows per lane");
+    default: fail("cuda svd (registers): no kernel for ", plan.shape.lanes, " lanes and ", plan.rows_per_lane,
+                  " rows per lane");
   }
 }
 
-// The batched SVD by register_jacobi_svd, one block per matrix, `lanes` as register_jacobi_lanes
-// gives them (not 0).
-inline void register_jacobi_svd_batched(const float* a, std::int64_t batch, std::int64_t m, std::int64_t n, int lanes,
-                                        float* s, float* u, float* v) {
-  const auto shape = RegisterJacobiShape::make(int(m), int(n), lanes);
-  const int rows_per_lane = register_jacobi_rows_per_lane(shape, std::size_t(max_shared_bytes_per_block()));
-  check(rows_per_lane != 0, "cuda svd (registers): a ", m, "x", n, " matrix does not fit ", lanes,
-        " lanes per column pair");
-  with_register_jacobi_config(lanes, rows_per_lane, [&]<int G, int R>() {
-    detail::launch_register_jacobi<G, R>(a, batch, int(m), int(n), shape, s, u, v);
+// The batched SVD by register_jacobi_svd, one block per matrix, as a fitting plan says.
+inline void register_jacobi_svd_batched(const float* a, std::int64_t batch, std::int64_t m, std::int64_t n,
+                                        const RegisterJacobiPlan& plan, float* s, float* u, float* v) {
+  with_register_jacobi_config(plan, [&]<int G, int R>() {
+    detail::launch_register_jacobi<G, R>(a, batch, int(m), int(n), plan.shape, s, u, v);
   });
 }
 
