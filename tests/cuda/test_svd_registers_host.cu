@@ -99,3 +99,16 @@ TEST_CASE("the register Jacobi SVD, run on the host: singular values alone are t
     CHECK(std::all_of(values.v.begin(), values.v.end(), [](float x) { return x == 0; }));
   }
 }
+
+TEST_CASE("the register Jacobi SVD, run on the host: edge shapes, each with a zero column or row") {
+  // One row or column, counts either side of a warp and of 64 and 128 rows, very tall and wide.
+  Rng rng(20);
+  for (auto [m, n] : {std::pair<std::int64_t, std::int64_t>{1, 6}, {6, 1}, {2, 2}, {3, 64}, {65, 33}, {33, 65},
+                      {129, 64}, {256, 31}, {500, 2}}) {
+    std::vector<float> host(std::size_t(2 * m * n));
+    for (auto& x : host) x = static_cast<float>(rng.normal());
+    for (std::int64_t i = 0; i < 2 * m; ++i) host[std::size_t(i * n)] = 0;
+    const auto r = register_jacobi_on_host(host, 2, m, n);
+    test::check_svd_results(host, 2, m, n, r.s, r.u, r.v, 1e-6);
+  }
+}
