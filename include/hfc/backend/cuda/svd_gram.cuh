@@ -5,8 +5,8 @@
 //
 // Why: the one-sided kernel (svd.cuh) is latency-bound, a serial chain of a warp's dot product,
 // shuffles and a float rotation per step (1.3 us a step on an H200, 0.64 ms for 32 56 x 56). Here
-// a step is four short phases over all the block's threads (rotation angles, rows of G, columns of G
-// and of V, exact zeros), with no warp reductions, so its chain is a few shared-memory accesses
+// a step is two short phases over all the block's threads (rotation angles; then G's 2 x 2 blocks
+// and V's column pairs), with no warp reductions, so its chain is a few shared-memory accesses
 // between barriers. Whether that is faster is for the GPU check to say (bench_svd_cuda.cu runs
 // both); Context::svd_algorithm chooses, and the one-sided kernel stays the default until then.
 //
@@ -160,36 +160,41 @@ HFC_HOST_DEVICE void gram_jacobi_svd(const Threads& threads, const GramJacobiWor
         w.rot[2 * k] = c;
         w.rot[2 * k + 1] = sn;
       });
-      threads.for_each(pairs * cols, [&](int idx) {  // G <- J^T G: rows p and q
-        const int k = idx / cols, j = idx % cols;
+      // G <- J^T G J, block by block: the 2 x 2 block of rows (p_k, q_k) and columns (p_l, q_l)
+      // becomes R_k B R_l^T, R = [[c, -s], [s, c]], each entry read and written once; the entries a
+      // rotation zeroes (k == l) are set to exact zeros. And V <- V J. One phase, one barrier.
+      threads.for_each(pairs * pairs + pairs * cols, [&](int idx) {
+        if (idx < pairs * pairs) {
+          const int k = idx / pairs, l = idx % pairs;
+          const double ck = w.rot[2 * k], sk = w.rot[2 * k + 1], cl = w.rot[2 * l], sl = w.rot[2 * l + 1];
+          if (sk == 0 && sl == 0) return;
+          int pk, qk, pl, ql;
+          detail::round_robin_pair(step, k, count, pk, qk);
+          detail::round_robin_pair(step, l, count, pl, ql);
+          // An index >= cols is the virtual column of an odd count: its pair does not rotate, so
+          // its entries, read as zeros, never mix into the others; they are not written.
+          auto at = [&](int r, int c) { return r < cols && c < cols ? G[r * ld + c] : 0.0; };
+          const double b00 = at(pk, pl), b01 = at(pk, ql), b10 = at(qk, pl), b11 = at(qk, ql);
+          const double r00 = ck * b00 - sk * b10, r01 = ck * b01 - sk * b11;
+          const double r10 = sk * b00 + ck * b10, r11 = sk * b01 + ck * b11;
+          const bool zeroed = k == l;
+          auto put = [&](int r, int c, double value) {
+            if (r < cols && c < cols) G[r * ld + c] = value;
+          };
+          put(pk, pl, cl * r00 - sl * r01);
+          put(pk, ql, zeroed ? 0.0 : sl * r00 + cl * r01);
+          put(qk, pl, zeroed ? 0.0 : cl * r10 - sl * r11);
+          put(qk, ql, sl * r10 + cl * r11);
+          return;
+        }
+        const int k = (idx - pairs * pairs) / cols, i = (idx - pairs * pairs) % cols;
         const double c = w.rot[2 * k], sn = w.rot[2 * k + 1];
         if (sn == 0) return;
         int p, q;
         detail::round_robin_pair(step, k, count, p, q);
-        const double x = G[p * ld + j], y = G[q * ld + j];
-        G[p * ld + j] = c * x - sn * y;
-        G[q * ld + j] = sn * x + c * y;
-      });
-      threads.for_each(pairs * cols, [&](int idx) {  // G <- G J and V <- V J: columns p and q
-        const int k = idx / cols, i = idx % cols;  // neighbouring threads: rows ld apart (odd: no bank conflicts)
-        const double c = w.rot[2 * k], sn = w.rot[2 * k + 1];
-        if (sn == 0) return;
-        int p, q;
-        detail::round_robin_pair(step, k, count, p, q);
-        double x = G[i * ld + p], y = G[i * ld + q];
-        G[i * ld + p] = c * x - sn * y;
-        G[i * ld + q] = sn * x + c * y;
-        x = V[i * ld + p];
-        y = V[i * ld + q];
+        const double x = V[i * ld + p], y = V[i * ld + q];
         V[i * ld + p] = c * x - sn * y;
         V[i * ld + q] = sn * x + c * y;
-      });
-      threads.for_each(pairs, [&](int k) {  // the entries the rotations zeroed, exactly
-        if (w.rot[2 * k + 1] == 0) return;
-        int p, q;
-        detail::round_robin_pair(step, k, count, p, q);
-        G[p * ld + q] = 0;
-        G[q * ld + p] = 0;
       });
     }
     const bool converged = *w.rotated == 0;
