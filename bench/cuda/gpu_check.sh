@@ -34,8 +34,12 @@ if grep -q "not found" "$work/ldd.txt"; then
   grep "not found" "$work/ldd.txt"
 fi
 
+# Output a line at a time: a program cut off by its timeout keeps what it printed.
+line_buffered=()
+if command -v stdbuf >/dev/null; then line_buffered=(stdbuf -oL); fi
+
 echo "== CUDA tests"
-run timeout 90 "$build/tests/cuda/hfc_cuda_tests" > "$work/tests.txt" 2>&1
+run timeout 90 "${line_buffered[@]}" "$build/tests/cuda/hfc_cuda_tests" > "$work/tests.txt" 2>&1
 tests_rc=$?
 grep -E "ERROR|error|logged|values:|test cases|assertions" "$work/tests.txt" | head -60
 if [ "$tests_rc" -ne 0 ]; then
@@ -69,8 +73,6 @@ run timeout 50 "$build/examples/hfcnet" train --synthetic-count 700 --image-size
   --out "$work/train" 2>&1 | grep -E "^epoch|error" || tests_rc=1
 rm -f "$work"/train/*.safetensors  # checkpoints: tens of MB, not needed back
 
-line_buffered=()  # JSON on stdout, a line at a time: a run cut off by its timeout keeps what it printed
-if command -v stdbuf >/dev/null; then line_buffered=(stdbuf -oL); fi
 bench() {  # name, seconds, binary, extra arguments
   echo "== $1"
   run timeout "$2" "${line_buffered[@]}" "$3" --benchmark_min_time=0.3 --benchmark_format=json "${@:4}" \
