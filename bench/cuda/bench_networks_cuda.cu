@@ -56,8 +56,8 @@ void BM_CudaModuleFwdBwd(benchmark::State& state) {
 }
 BENCHMARK(BM_CudaModuleFwdBwd)->Apply(shapes);
 
-// The same with the Gram-Jacobi SVD (svd_gram.cuh) and the register kernel (svd_registers.cuh), to
-// choose Context::svd_algorithm's default.
+// The same with the Gram-Jacobi SVD (svd_gram.cuh) and the shared-memory one-sided kernel (svd.cuh)
+// in place of the default register kernel, to choose Context::svd_algorithm's default.
 void BM_CudaModuleFwdBwd_GramSvd(benchmark::State& state) {
   const hfc::cuda_backend::ScopedSetting gram(hfc::cuda_backend::Context::get().svd_algorithm,
                                               hfc::cuda_backend::SvdAlgorithm::gram_jacobi);
@@ -65,12 +65,12 @@ void BM_CudaModuleFwdBwd_GramSvd(benchmark::State& state) {
 }
 BENCHMARK(BM_CudaModuleFwdBwd_GramSvd)->Apply(shapes);
 
-void BM_CudaModuleFwdBwd_RegisterSvd(benchmark::State& state) {
-  const hfc::cuda_backend::ScopedSetting registers(hfc::cuda_backend::Context::get().svd_algorithm,
-                                                   hfc::cuda_backend::SvdAlgorithm::register_jacobi);
+void BM_CudaModuleFwdBwd_OneSidedSvd(benchmark::State& state) {
+  const hfc::cuda_backend::ScopedSetting one_sided(hfc::cuda_backend::Context::get().svd_algorithm,
+                                                   hfc::cuda_backend::SvdAlgorithm::one_sided_jacobi);
   BM_CudaModuleFwdBwd(state);
 }
-BENCHMARK(BM_CudaModuleFwdBwd_RegisterSvd)->Apply(shapes);
+BENCHMARK(BM_CudaModuleFwdBwd_OneSidedSvd)->Apply(shapes);
 
 template <class Net>
 void step(benchmark::State& state, hfc::Attention attention) {
@@ -84,23 +84,23 @@ void BM_CudaResNet18_HFC(benchmark::State& s) { step<ResNet18>(s, hfc::Attention
 void BM_CudaResNet18_BAM(benchmark::State& s) { step<ResNet18>(s, hfc::Attention::bam_official); }
 void BM_CudaMobileNetV2(benchmark::State& s) { step<MobileNetV2>(s, hfc::Attention::none); }
 void BM_CudaMobileNetV2_HFC(benchmark::State& s) { step<MobileNetV2>(s, hfc::Attention::hfc); }
-// The HFC networks with the register SVD (svd_registers.cuh).
+// The HFC networks with the shared-memory one-sided SVD (svd.cuh) in place of the default.
 template <class Net>
-void step_register_svd(benchmark::State& state) {
-  const hfc::cuda_backend::ScopedSetting registers(hfc::cuda_backend::Context::get().svd_algorithm,
-                                                   hfc::cuda_backend::SvdAlgorithm::register_jacobi);
+void step_one_sided_svd(benchmark::State& state) {
+  const hfc::cuda_backend::ScopedSetting one_sided(hfc::cuda_backend::Context::get().svd_algorithm,
+                                                   hfc::cuda_backend::SvdAlgorithm::one_sided_jacobi);
   step<Net>(state, hfc::Attention::hfc);
 }
-void BM_CudaResNet18_HFC_RegisterSvd(benchmark::State& s) { step_register_svd<ResNet18>(s); }
-void BM_CudaMobileNetV2_HFC_RegisterSvd(benchmark::State& s) { step_register_svd<MobileNetV2>(s); }
+void BM_CudaResNet18_HFC_OneSidedSvd(benchmark::State& s) { step_one_sided_svd<ResNet18>(s); }
+void BM_CudaMobileNetV2_HFC_OneSidedSvd(benchmark::State& s) { step_one_sided_svd<MobileNetV2>(s); }
 #define HFC_CUDA_NETWORK_BENCH(fn) BENCHMARK(fn)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime()
 HFC_CUDA_NETWORK_BENCH(BM_CudaResNet18);
 HFC_CUDA_NETWORK_BENCH(BM_CudaResNet18_HFC);
 HFC_CUDA_NETWORK_BENCH(BM_CudaResNet18_BAM);
 HFC_CUDA_NETWORK_BENCH(BM_CudaMobileNetV2);
 HFC_CUDA_NETWORK_BENCH(BM_CudaMobileNetV2_HFC);
-HFC_CUDA_NETWORK_BENCH(BM_CudaResNet18_HFC_RegisterSvd);
-HFC_CUDA_NETWORK_BENCH(BM_CudaMobileNetV2_HFC_RegisterSvd);
+HFC_CUDA_NETWORK_BENCH(BM_CudaResNet18_HFC_OneSidedSvd);
+HFC_CUDA_NETWORK_BENCH(BM_CudaMobileNetV2_HFC_OneSidedSvd);
 
 }  // namespace
 

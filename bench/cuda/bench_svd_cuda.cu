@@ -26,58 +26,43 @@ bool need_gpu(benchmark::State& state) {
   return false;
 }
 
-void BM_HfcSvd(benchmark::State& state) {
-  if (!need_gpu(state)) return;
-  const int n = static_cast<int>(state.range(0));
-  const auto a = random_batch(n);
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(hfc::svd(a).S.data());
-    HFC_CUDA_CHECK(cudaDeviceSynchronize());
-  }
-}
-BENCHMARK(BM_HfcSvd)->Arg(14)->Arg(28)->Arg(32)->Arg(56)->Arg(112)->Unit(benchmark::kMillisecond)->UseRealTime();
+using hfc::cuda_backend::SvdAlgorithm;
 
-void BM_HfcSvdValues(benchmark::State& state) {
-  if (!need_gpu(state)) return;
-  const int n = static_cast<int>(state.range(0));
-  const auto a = random_batch(n);
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(hfc::svd(a, false).S.data());
-    HFC_CUDA_CHECK(cudaDeviceSynchronize());
-  }
-}
-BENCHMARK(BM_HfcSvdValues)->Arg(56)->Arg(112)->Unit(benchmark::kMillisecond)->UseRealTime();
-
-// The same with the Gram matrix's two-sided Jacobi in double (svd_gram.cuh).
-void BM_HfcSvdGram(benchmark::State& state) {
-  if (!need_gpu(state)) return;
-  const hfc::cuda_backend::ScopedSetting gram(hfc::cuda_backend::Context::get().svd_algorithm,
-                                              hfc::cuda_backend::SvdAlgorithm::gram_jacobi);
-  BM_HfcSvd(state);
-}
-BENCHMARK(BM_HfcSvdGram)->Arg(14)->Arg(28)->Arg(32)->Arg(56)->Arg(112)->Unit(benchmark::kMillisecond)->UseRealTime();
-
-// The same with one-sided Jacobi in registers (svd_registers.cuh), the lanes per column pair chosen
-// by size (second argument 0) or given: which G to make the default.
-void BM_HfcSvdRegisters(benchmark::State& state) {
+// Our batched SVD by `algorithm` (with `lanes` lanes per column pair for the register kernel, 0:
+// chosen by size), with U and V or singular values alone.
+void hfc_svd(benchmark::State& state, SvdAlgorithm algorithm, int lanes, bool vectors) {
   if (!need_gpu(state)) return;
   auto& context = hfc::cuda_backend::Context::get();
-  const hfc::cuda_backend::ScopedSetting registers(context.svd_algorithm,
-                                                   hfc::cuda_backend::SvdAlgorithm::register_jacobi);
-  const hfc::cuda_backend::ScopedSetting lanes(context.svd_lanes_per_pair, static_cast<int>(state.range(1)));
-  BM_HfcSvd(state);
+  const hfc::cuda_backend::ScopedSetting chosen(context.svd_algorithm, algorithm);
+  const hfc::cuda_backend::ScopedSetting lanes_setting(context.svd_lanes_per_pair, lanes);
+  const int n = static_cast<int>(state.range(0));
+  const auto a = random_batch(n);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(hfc::svd(a, vectors).S.data());
+    HFC_CUDA_CHECK(cudaDeviceSynchronize());
+  }
 }
+
+// One-sided Jacobi with the matrix in shared memory, a warp per column pair (svd.cuh).
+void BM_HfcSvdOneSided(benchmark::State& s) { hfc_svd(s, SvdAlgorithm::one_sided_jacobi, 0, true); }
+void BM_HfcSvdOneSidedValues(benchmark::State& s) { hfc_svd(s, SvdAlgorithm::one_sided_jacobi, 0, false); }
+// The Gram matrix's two-sided Jacobi in double (svd_gram.cuh).
+void BM_HfcSvdGram(benchmark::State& s) { hfc_svd(s, SvdAlgorithm::gram_jacobi, 0, true); }
+// One-sided Jacobi in registers (svd_registers.cuh, the default), lanes per column pair chosen by
+// size (second argument 0) or given: which G to choose.
+void BM_HfcSvdRegisters(benchmark::State& s) {
+  hfc_svd(s, SvdAlgorithm::register_jacobi, static_cast<int>(s.range(1)), true);
+}
+void BM_HfcSvdRegistersValues(benchmark::State& s) { hfc_svd(s, SvdAlgorithm::register_jacobi, 0, false); }
+
+#define HFC_SVD_SIZES Arg(14)->Arg(28)->Arg(32)->Arg(56)->Arg(112)
+BENCHMARK(BM_HfcSvdOneSided)->HFC_SVD_SIZES->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_HfcSvdGram)->HFC_SVD_SIZES->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_HfcSvdRegisters)
     ->Args({14, 0})->Args({28, 0})->Args({32, 0})->Args({56, 0})->Args({112, 0})
     ->Args({56, 4})->Args({56, 16})->Args({56, 32})->Args({112, 8})
     ->Unit(benchmark::kMillisecond)->UseRealTime();
-
-void BM_HfcSvdRegistersValues(benchmark::State& state) {
-  if (!need_gpu(state)) return;
-  const hfc::cuda_backend::ScopedSetting registers(hfc::cuda_backend::Context::get().svd_algorithm,
-                                                   hfc::cuda_backend::SvdAlgorithm::register_jacobi);
-  BM_HfcSvdValues(state);
-}
+BENCHMARK(BM_HfcSvdOneSidedValues)->Arg(56)->Arg(112)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_HfcSvdRegistersValues)->Arg(56)->Arg(112)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // cuSOLVER overwrites its input: each call gets a fresh copy of `a` in `input`.

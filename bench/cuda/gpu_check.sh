@@ -135,7 +135,7 @@ def cell(v):
 
 print(f"\nGPU: {gpu}. Batch 32, float, ms (median).\n")
 svd, tsvd = ours("svd"), torch_side("torch_svd.jsonl")
-cols = [("HfcSvd", "{n}"), ("HfcSvdGram", "{n}"), ("HfcSvdRegisters", "{n}/0"), ("HfcSvdValues", "{n}"),
+cols = [("HfcSvdOneSided", "{n}"), ("HfcSvdGram", "{n}"), ("HfcSvdRegisters", "{n}/0"), ("HfcSvdOneSidedValues", "{n}"),
         ("HfcSvdRegistersValues", "{n}"), ("CusolverGesvdjBatched", "{n}"), ("CusolverGesvdjLoop", "{n}"),
         ("CusolverGesvdaStridedBatched", "{n}")]
 tcols = ["torch.linalg.svdvals", "torch.linalg.svd(gesvda)"]

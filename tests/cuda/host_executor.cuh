@@ -120,7 +120,7 @@ void transfer(From, To, const T* src, std::int64_t n, T* dst) {
 
 // Thin SVD. Float matrices take the register Jacobi kernel's own program (svd_registers.cuh), so
 // that the module's results carry that float GPU kernel's errors into the comparison with the cpu
-// backend (the default kernel, svd.cuh, runs on the GPU alone).
+// backend (it is the default; the shared-memory kernel, svd.cuh, runs on the GPU alone).
 // Double ones (and sizes no register kernel holds) take one-sided Jacobi in double: W = A (or A^T
 // when wide) has its columns rotated until orthogonal; sigma_j = |w_j|, the left factor
 // w_j / sigma_j, the right factor the rotations.

@@ -28,6 +28,8 @@ void check_cuda_svd(const std::vector<float>& host, std::int64_t batch, std::int
 
 TEST_CASE("cuda svd (one-sided Jacobi): random, rectangular, rank-deficient, repeated and graded matrices") {
   if (test::no_gpu()) return;
+  const cuda_backend::ScopedSetting one_sided(cuda_backend::Context::get().svd_algorithm,
+                                              cuda_backend::SvdAlgorithm::one_sided_jacobi);
   test::for_each_svd_case([](const std::vector<float>& host, std::int64_t batch, std::int64_t m, std::int64_t n) {
     check_cuda_svd(host, batch, m, n);
   });

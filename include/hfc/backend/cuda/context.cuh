@@ -37,10 +37,11 @@ inline void check_cusolver(cusolverStatus_t status, const char* call, const char
 
 namespace hfc::cuda_backend {
 
-// The float SVD's algorithm: the one-sided Jacobi kernel with the matrix in shared memory (svd.cuh,
-// measured on an H200), the Gram matrix's two-sided Jacobi in double (svd_gram.cuh), or one-sided
-// Jacobi with the columns in registers (svd_registers.cuh); the last two not yet measured. Double
-// data always takes the first.
+// The float SVD's algorithm: one-sided Jacobi with the columns in registers (svd_registers.cuh,
+// the default: CI runs its own code on the host, and it is the most accurate), one-sided Jacobi
+// with the matrix in shared memory (svd.cuh, measured on an H200 before this session's changes), or
+// the Gram matrix's two-sided Jacobi in double (svd_gram.cuh). Double data, and matrices no
+// register kernel holds (beyond 128 x 128, 256 x 64 or 512 x 32, taller side first), take svd.cuh.
 enum class SvdAlgorithm { one_sided_jacobi, gram_jacobi, register_jacobi };
 
 class Context {
@@ -76,7 +77,7 @@ class Context {
   bool allow_tf32_convolution = true;
   // The same for Linear's GEMMs, off by default as torch.backends.cuda.matmul.allow_tf32.
   bool allow_tf32_matmul = false;
-  SvdAlgorithm svd_algorithm = SvdAlgorithm::one_sided_jacobi;
+  SvdAlgorithm svd_algorithm = SvdAlgorithm::register_jacobi;
   // register_jacobi: lanes per column pair (4, 8, 16 or 32), or 0 to choose by the matrix size.
   int svd_lanes_per_pair = 0;
   // Debugging: wait for every kernel and library call and check it there, so that a fault inside

@@ -8,7 +8,7 @@
 // a step is two short phases over all the block's threads (rotation angles; then G's 2 x 2 blocks
 // and V's column pairs), with no warp reductions, so its chain is a few shared-memory accesses
 // between barriers. Whether that is faster is for the GPU check to say (bench_svd_cuda.cu runs
-// both); Context::svd_algorithm chooses, and the one-sided kernel stays the default until then.
+// all three); Context::svd_algorithm chooses.
 //
 // Accuracy: products of floats are exact in double and the Gram sums round at 1e-16 relative, so
 // an eigenvalue carries an absolute error near 1e-16 s_max^2, and sigma_i = sqrt(lambda_i) an error

@@ -8,7 +8,8 @@
 // per sum, log2(G) shuffles, the rotation and its float FMAs, all in registers; then each group
 // passes one column to a neighbour through shared memory, and the block meets at one barrier.
 // Whether that is faster is for the GPU check to say (bench_svd_cuda.cu runs all three kernels
-// and every G); Context::svd_algorithm chooses.
+// and every G). It is Context::svd_algorithm's default: CI runs its own code on the host, and it is
+// the most accurate of the three.
 //
 // The ordering is odd-even transposition. The columns sit in positions 0 .. count-1 (count even:
 // an odd column count gets a zero column, which never rotates). Even steps pair positions (0,1),
