@@ -12,6 +12,10 @@
 //
 // Shared memory: (rows * cols + cols^2) * sizeof(T) + a little, 100 KB for a float 112 x 112, under the
 // 227 KB per block of H100/H200; larger matrices are an hfc::Error.
+//
+// svd_kernel (below) chooses by Context::svd_algorithm: float matrices take the register kernel
+// (svd_registers.cuh, the default) where it holds them, or the Gram kernel (svd_gram.cuh) when it
+// is chosen; double matrices, larger ones and one_sided_jacobi take this one.
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
