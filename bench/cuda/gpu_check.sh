@@ -37,9 +37,14 @@ fi
 # Output a line at a time: a program cut off by its timeout keeps what it printed.
 line_buffered=()
 if command -v stdbuf >/dev/null; then line_buffered=(stdbuf -oL); fi
+timed() {  # seconds, program, arguments: one of our programs under a timeout, line-buffered
+  local seconds="$1"
+  shift
+  run timeout "$seconds" ${line_buffered[@]+"${line_buffered[@]}"} "$@"
+}
 
 echo "== CUDA tests"
-run timeout 90 "${line_buffered[@]}" "$build/tests/cuda/hfc_cuda_tests" > "$work/tests.txt" 2>&1
+timed 90 "$build/tests/cuda/hfc_cuda_tests" > "$work/tests.txt" 2>&1
 tests_rc=$?
 grep -E "ERROR|error|logged|values:|test cases|assertions" "$work/tests.txt" | head -60
 if [ "$tests_rc" -ne 0 ]; then
@@ -54,11 +59,11 @@ if [ "$tests_rc" -ne 0 ]; then
     filter=("--test-case=${first//,/$comma}")
   fi
   echo "== again with HFC_CUDA_SYNC=1"
-  HFC_CUDA_SYNC=1 run timeout 25 "$build/tests/cuda/hfc_cuda_tests" "${filter[@]}" > "$work/tests_sync.txt" 2>&1
+  HFC_CUDA_SYNC=1 timed 25 "$build/tests/cuda/hfc_cuda_tests" ${filter[@]+"${filter[@]}"} > "$work/tests_sync.txt" 2>&1
   grep -E "ERROR|error|logged|test cases" "$work/tests_sync.txt" | head -20
   if command -v compute-sanitizer >/dev/null; then
     echo "== compute-sanitizer --tool memcheck"
-    run timeout 35 compute-sanitizer --tool memcheck --print-limit 5 "$build/tests/cuda/hfc_cuda_tests" "${filter[@]}" \
+    timed 35 compute-sanitizer --tool memcheck --print-limit 5 "$build/tests/cuda/hfc_cuda_tests" ${filter[@]+"${filter[@]}"} \
       > "$work/memcheck.txt" 2>&1
     grep -E "^=========" "$work/memcheck.txt" | head -20
   fi
@@ -69,13 +74,13 @@ if grep -q "SKIPPED" "$work/tests.txt"; then  # nvidia-smi saw a GPU, so a skip 
 fi
 
 echo "== hfcnet train --device cuda (synthetic set, 2 epochs at 48 px)"
-run timeout 50 "$build/examples/hfcnet" train --synthetic-count 700 --image-size 48 --epochs 2 --device cuda \
+timed 50 "$build/examples/hfcnet" train --synthetic-count 700 --image-size 48 --epochs 2 --device cuda \
   --out "$work/train" 2>&1 | grep -E "^epoch|error" || tests_rc=1
 rm -f "$work"/train/*.safetensors  # checkpoints: tens of MB, not needed back
 
 bench() {  # name, seconds, binary, extra arguments
   echo "== $1"
-  run timeout "$2" "${line_buffered[@]}" "$3" --benchmark_min_time=0.3 --benchmark_format=json "${@:4}" \
+  timed "$2" "$3" --benchmark_min_time=0.3 --benchmark_format=json "${@:4}" \
     > "$work/$1.json" 2>"$work/$1.err" || tail -5 "$work/$1.err"
 }
 bench svd 55 "$build/bench/cuda/hfc_bench_svd_cuda"
@@ -144,10 +149,10 @@ print("|---|" + "---|" * (len(cols) + len(tcols)))
 for n in (14, 28, 32, 56, 112):
     cells = [svd.get(f"{c}/" + suffix.format(n=n)) for c, suffix in cols] + [tsvd.get(f"{c}/{n}") for c in tcols]
     print(f"| {n} | " + " | ".join(cell(v) for v in cells) + " |")
-print("\nRegister kernel by lanes per column pair (0: chosen by size):\n")
-print("| n | " + " | ".join(f"{g} lanes" for g in (0, 4, 8, 16, 32)) + " |\n|---|---|---|---|---|---|")
-for n in (56, 112):
-    print(f"| {n} | " + " | ".join(cell(svd.get(f"HfcSvdRegisters/{n}/{g}")) for g in (0, 4, 8, 16, 32)) + " |")
+print("\nRegister kernel by lanes per column pair:\n\n| n | lanes | ms |\n|---|---|---|")
+for n, lanes in ((56, (0, 4, 16, 32)), (112, (0, 8))):
+    for g in lanes:  # 0: chosen by size, 8 at 56 and 16 at 112
+        print(f"| {n} | {g if g else 'chosen'} | {cell(svd.get(f'HfcSvdRegisters/{n}/{g}'))} |")
 
 nets, tnets = {**ours("module"), **ours("networks")}, torch_side("torch_gpu.jsonl")
 print("\n| benchmark | hfcnet | PyTorch | speed-up |\n|---|---|---|---|")

@@ -47,14 +47,18 @@ HFC_HOST_DEVICE inline void round_robin_pair(int step, int k, int count, int& p,
 
 // The threads of one block running a phase: f(i) for i < count, split among them, then a barrier.
 // On the host (tests) a phase is a loop.
+// On the host, `reversed` runs each phase backwards: a phase whose items depended on each other
+// (a race on the GPU) would then give other results (tests run both orders).
 struct BlockThreads {
+  bool reversed = false;
+
   template <class F>
   HFC_HOST_DEVICE void for_each(int count, F&& f) const {
 #if defined(__CUDA_ARCH__)
     for (int i = threadIdx.x; i < count; i += blockDim.x) f(i);
     __syncthreads();
 #else
-    for (int i = 0; i < count; ++i) f(i);
+    for (int i = 0; i < count; ++i) f(reversed ? count - 1 - i : i);
 #endif
   }
   HFC_HOST_DEVICE void barrier() const {

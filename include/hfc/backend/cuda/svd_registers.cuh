@@ -170,21 +170,27 @@ struct DeviceLaneGroups {
 // The same contract on the host: every lane's registers in `regs` (groups * G of them, group-major).
 // (Host-device only so that nvcc's device pass of register_jacobi_svd accepts it; it runs on the host.)
 template <int G, class Lane>
+// `reversed` runs the groups of each phase last to first: a phase whose groups depended on each
+// other (a race on the GPU) would then give other results (tests run both orders).
 struct HostLaneGroups {
   Lane* regs;
   int groups;
+  bool reversed = false;
 
   template <class F>
   HFC_HOST_DEVICE void each(F&& f) {
 #if !defined(__CUDA_ARCH__)
-    for (int k = 0; k < groups; ++k)
+    for (int i = 0; i < groups; ++i) {
+      const int k = reversed ? groups - 1 - i : i;
       for (int l = 0; l < G; ++l) f(k, l, regs[k * G + l]);
+    }
 #endif
   }
   template <class Partial, class Finish>
   HFC_HOST_DEVICE void reduce(Partial&& partial, Finish&& finish) {
 #if !defined(__CUDA_ARCH__)
-    for (int k = 0; k < groups; ++k) {
+    for (int i = 0; i < groups; ++i) {
+      const int k = reversed ? groups - 1 - i : i;
       auto t = partial(k, 0, regs[k * G]);
       for (int l = 1; l < G; ++l) t = t + partial(k, l, regs[k * G + l]);
       for (int l = 0; l < G; ++l) finish(k, l, regs[k * G + l], t);
