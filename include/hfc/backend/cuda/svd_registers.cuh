@@ -170,8 +170,9 @@ struct DeviceLaneGroups {
 // The same contract on the host: every lane's registers in `regs` (groups * G of them, group-major).
 // (Host-device only so that nvcc's device pass of register_jacobi_svd accepts it; it runs on the host.)
 template <int G, class Lane>
-// `reversed` runs the groups of each phase last to first: a phase whose groups depended on each
-// other (a race on the GPU) would then give other results (tests run both orders).
+// `reversed` runs the groups of each phase last to first, and in `each` their lanes too: a phase
+// whose groups or lanes depended on each other (a race on the GPU) would then give other results
+// (tests run both orders). (reduce keeps its lane order: it sets the sums' rounding.)
 struct HostLaneGroups {
   Lane* regs;
   int groups;
@@ -182,7 +183,10 @@ struct HostLaneGroups {
 #if !defined(__CUDA_ARCH__)
     for (int i = 0; i < groups; ++i) {
       const int k = reversed ? groups - 1 - i : i;
-      for (int l = 0; l < G; ++l) f(k, l, regs[k * G + l]);
+      for (int j = 0; j < G; ++j) {
+        const int l = reversed ? G - 1 - j : j;
+        f(k, l, regs[k * G + l]);
+      }
     }
 #endif
   }
