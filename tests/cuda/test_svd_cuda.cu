@@ -18,6 +18,10 @@ using namespace hfc;
 
 namespace {
 
+constexpr cuda_backend::SvdAlgorithm kEveryAlgorithm[] = {cuda_backend::SvdAlgorithm::one_sided_jacobi,
+                                                         cuda_backend::SvdAlgorithm::gram_jacobi,
+                                                         cuda_backend::SvdAlgorithm::register_jacobi};
+
 void check_cuda_svd(const std::vector<float>& host, std::int64_t batch, std::int64_t m, std::int64_t n,
                     double tol = 1e-5) {
   const auto r = svd(Tensor<float, cuda>::from(Shape{batch, m, n}, host));
@@ -75,8 +79,7 @@ TEST_CASE("cuda svd, every algorithm: a NaN or an infinity gives NaN, and entrie
     const auto r = svd(Tensor<float, cuda>::from(Shape{batch, m, n}, host));
     return test::SvdVectors{r.S.to_vector(), r.U.to_vector(), r.V.to_vector()};
   };
-  for (const auto algorithm : {cuda_backend::SvdAlgorithm::one_sided_jacobi, cuda_backend::SvdAlgorithm::gram_jacobi,
-                               cuda_backend::SvdAlgorithm::register_jacobi}) {
+  for (const auto algorithm : kEveryAlgorithm) {
     INFO("algorithm ", int(algorithm));
     const cuda_backend::ScopedSetting chosen(cuda_backend::Context::get().svd_algorithm, algorithm);
     test::check_nonfinite_matrices(on_gpu);
@@ -108,8 +111,7 @@ TEST_CASE("cuda svd: singular values only, and errors are hfc::Error") {
   std::vector<float> host(2 * 30 * 30);
   for (auto& x : host) x = static_cast<float>(rng.normal());
   const auto a = Tensor<float, cuda>::from(Shape{2, 30, 30}, host);
-  for (const auto algorithm : {cuda_backend::SvdAlgorithm::one_sided_jacobi, cuda_backend::SvdAlgorithm::gram_jacobi,
-                               cuda_backend::SvdAlgorithm::register_jacobi}) {
+  for (const auto algorithm : kEveryAlgorithm) {
     INFO("algorithm ", int(algorithm));
     const cuda_backend::ScopedSetting chosen(cuda_backend::Context::get().svd_algorithm, algorithm);
     const auto values = svd(a, false), full = svd(a);

@@ -22,9 +22,9 @@
 
 #include "hfc/backend/cuda/check.cuh"
 #include "hfc/backend/cuda/executor.cuh"
-#include "hfc/backend/cuda/svd_common.cuh"
 #include "hfc/backend/cuda/launch.cuh"
 #include "hfc/backend/cuda/reduce.cuh"
+#include "hfc/backend/cuda/svd_common.cuh"
 #include "hfc/backend/cuda/svd_gram.cuh"
 #include "hfc/backend/cuda/svd_registers.cuh"
 #include "hfc/core/backend.hpp"

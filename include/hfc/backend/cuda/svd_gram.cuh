@@ -46,9 +46,8 @@ HFC_HOST_DEVICE inline void round_robin_pair(int step, int k, int count, int& p,
 }
 
 // The threads of one block running a phase: f(i) for i < count, split among them, then a barrier.
-// On the host (tests) a phase is a loop.
-// On the host, `reversed` runs each phase backwards: a phase whose items depended on each other
-// (a race on the GPU) would then give other results (tests run both orders).
+// On the host (tests) a phase is a loop; `reversed` runs it backwards, so that a phase whose items
+// depended on each other (a race on the GPU) would give other results (tests run both orders).
 struct BlockThreads {
   bool reversed = false;
 

@@ -38,9 +38,9 @@
 
 #include "hfc/backend/cuda/check.cuh"
 #include "hfc/backend/cuda/context.cuh"
-#include "hfc/backend/cuda/svd_common.cuh"
 #include "hfc/backend/cuda/launch.cuh"
 #include "hfc/backend/cuda/reduce.cuh"
+#include "hfc/backend/cuda/svd_common.cuh"
 #include "hfc/backend/host_device.hpp"
 #include "hfc/core/error.hpp"
 
@@ -169,10 +169,10 @@ struct DeviceLaneGroups {
 
 // The same contract on the host: every lane's registers in `regs` (groups * G of them, group-major).
 // (Host-device only so that nvcc's device pass of register_jacobi_svd accepts it; it runs on the host.)
-template <int G, class Lane>
 // `reversed` runs the groups of each phase last to first, and in `each` their lanes too: a phase
 // whose groups or lanes depended on each other (a race on the GPU) would then give other results
 // (tests run both orders). (reduce keeps its lane order: it sets the sums' rounding.)
+template <int G, class Lane>
 struct HostLaneGroups {
   Lane* regs;
   int groups;
