@@ -12,10 +12,11 @@ stage="${2:-build/gpu-stage}"
 rm -rf "$stage"
 mkdir -p "$stage/tests/cuda" "$stage/bench/cuda" "$stage/examples" "$stage/lib"
 binaries=("$build/tests/cuda/hfc_cuda_tests" "$build/bench/cuda/hfc_bench_svd_cuda"
-          "$build/bench/cuda/hfc_bench_networks_cuda" "$build/examples/hfcnet")
+          "$build/bench/cuda/hfc_bench_networks_cuda" "$build/examples/hfcnet" "$build/bench/cuda/hfc_profile_cuda")
 cp "${binaries[0]}" "$stage/tests/cuda/"
 cp "${binaries[1]}" "${binaries[2]}" "$stage/bench/cuda/"
 cp "${binaries[3]}" "$stage/examples/"
+cp "${binaries[4]}" "$stage/bench/cuda/"
 for bin in "${binaries[@]}"; do
   ldd "$bin" | awk '/=> \// {print $3}' |
     grep -v -E '/(libc|libm|libdl|librt|libpthread|ld-linux[^/]*|libcuda)\.so|/usr/local/cuda' |

@@ -16,5 +16,6 @@
 #include "hfc/backend/cuda/memory.cuh"
 #include "hfc/backend/cuda/optim.cuh"
 #include "hfc/backend/cuda/pooling.cuh"
+#include "hfc/backend/cuda/profiler.cuh"
 #include "hfc/backend/cuda/svd.cuh"
 #include "hfc/components.hpp"

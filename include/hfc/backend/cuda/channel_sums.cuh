@@ -78,6 +78,7 @@ class DeviceChannelSums {
       : splits_(split_count(c, plane)), partial_(c * splits_ * K) {
     if (c == 0) return;
     constexpr int threads = 256;
+    const ProfiledLaunch timing([] { return launch_type_name<Terms>(); });
     detail::channel_partial_sums<K><<<dim3(static_cast<unsigned>(c), static_cast<unsigned>(splits_)), threads, 0,
                                       stream()>>>(terms, n, plane, splits_, partial_.get());
     HFC_CUDA_AFTER_LAUNCH("channel_partial_sums");

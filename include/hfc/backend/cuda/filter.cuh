@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <string>
 #include <tuple>
 
 #include "hfc/backend/cuda/check.cuh"
@@ -101,9 +102,16 @@ void frequency_filter_kernel(cuda, const T* in, T* out, std::int64_t maps, std::
   const auto [forward, inverse] = CufftPlanCache<T>::instance().get(int(h), int(w), int(maps));
   const std::int64_t half = h * (w / 2 + 1);
   DeviceScratch<typename Types::complex> spectrum(maps * half);  // back to the cache at scope exit
-  HFC_CUFFT_CHECK(Types::r2c(forward, const_cast<T*>(in), spectrum.get()));  // R2C leaves its input intact
+  const auto shape = [&] { return std::to_string(maps) + "x" + std::to_string(h) + "x" + std::to_string(w); };
+  {
+    const ProfiledLaunch timing([&] { return "cufftExecR2C " + shape(); });
+    HFC_CUFFT_CHECK(Types::r2c(forward, const_cast<T*>(in), spectrum.get()));  // R2C leaves its input intact
+  }
   for_each_index(maps * half, detail::ScaleSpectrum<typename Types::complex, T>{spectrum.get(), response, half});
-  HFC_CUFFT_CHECK(Types::c2r(inverse, spectrum.get(), out));
+  {
+    const ProfiledLaunch timing([&] { return "cufftExecC2R " + shape(); });
+    HFC_CUFFT_CHECK(Types::c2r(inverse, spectrum.get(), out));
+  }
   HFC_CUDA_AFTER_LAUNCH("cuFFT filter");
 }
 

@@ -8,9 +8,11 @@
 #include <cublas_v2.h>
 
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "hfc/backend/cuda/context.cuh"
+#include "hfc/backend/cuda/profiler.cuh"
 
 namespace hfc::cuda_backend {
 
@@ -28,6 +30,11 @@ struct CublasTypes {
   }
 };
 inline cublasOperation_t cublas_op(Trans t) { return t == Trans::yes ? CUBLAS_OP_T : CUBLAS_OP_N; }
+// "64x100352x576 NT tf32": m x n x k, the transposes of A and B, the precision (for the profiler).
+inline std::string gemm_shape(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, bool tf32) {
+  return std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + " " + (ta == Trans::yes ? "T" : "N") +
+         (tb == Trans::yes ? "T" : "N") + (tf32 ? " tf32" : "");
+}
 }  // namespace detail
 
 // tf32: float products on the tensor cores with 10-bit mantissas (Context::allow_tf32_*).
@@ -38,6 +45,7 @@ void gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T 
   using Types = detail::CublasTypes<T>;
   constexpr cudaDataType_t type = Types::data;
   const cublasComputeType_t compute = Types::compute(tf32);
+  const ProfiledLaunch timing([&] { return "cublasGemmEx " + detail::gemm_shape(ta, tb, m, n, k, tf32); });
   HFC_CUBLAS_CHECK(cublasGemmEx(Context::get().cublas(), detail::cublas_op(tb), detail::cublas_op(ta), static_cast<int>(n), static_cast<int>(m),
                                 static_cast<int>(k), &alpha, b, type, static_cast<int>(ldb), a, type,
                                 static_cast<int>(lda), &beta, c, type, static_cast<int>(ldc), compute,
@@ -55,6 +63,9 @@ void gemm_batched(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64
   using Types = detail::CublasTypes<T>;
   constexpr cudaDataType_t type = Types::data;
   const cublasComputeType_t compute = Types::compute(tf32);
+  const ProfiledLaunch timing([&] {
+    return "cublasGemmStridedBatchedEx " + std::to_string(batch) + "x " + detail::gemm_shape(ta, tb, m, n, k, tf32);
+  });
   HFC_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
       Context::get().cublas(), detail::cublas_op(tb), detail::cublas_op(ta), static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha,
       b, type, static_cast<int>(ldb), stride_b, a, type, static_cast<int>(lda), stride_a, &beta, c, type,

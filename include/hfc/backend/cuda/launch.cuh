@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "hfc/backend/cuda/context.cuh"
+#include "hfc/backend/cuda/profiler.cuh"
 #include "hfc/backend/host_device.hpp"
 
 namespace hfc::cuda_backend {
@@ -42,6 +43,7 @@ __global__ void for_each_kernel(std::int64_t n, Body body) {
 template <class Body>
 void for_each_index(std::int64_t n, const Body& body) {
   if (n <= 0) return;
+  const ProfiledLaunch timing([] { return launch_type_name<Body>(); });
   detail::for_each_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(n, body);
   HFC_CUDA_AFTER_LAUNCH("for_each_kernel");
 }

@@ -35,6 +35,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 #include "hfc/backend/cuda/check.cuh"
 #include "hfc/backend/cuda/context.cuh"
@@ -467,6 +468,10 @@ void launch_register_jacobi(const float* a, std::int64_t batch, int m, int n, co
   const auto kernel = register_jacobi_svd_kernel<G, R>;
   const int bytes = static_cast<int>(shape.bytes());
   HFC_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  const ProfiledLaunch timing([&] {
+    return "register_jacobi_svd " + std::to_string(batch) + "x" + std::to_string(m) + "x" + std::to_string(n) +
+           " G=" + std::to_string(G) + " R=" + std::to_string(R) + (u ? "" : " values");
+  });
   kernel<<<static_cast<unsigned>(batch), shape.threads(), bytes, stream()>>>(a, m, n, shape, kMaxJacobiSweeps, s, u, v);
   HFC_CUDA_AFTER_LAUNCH("register_jacobi_svd_kernel");
 }
