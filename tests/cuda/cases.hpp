@@ -248,6 +248,11 @@ std::map<std::string, std::function<Outputs()>> all_cases() {
       {"conv grouped, dilated", [=] { return conv<B>(2, 8, 12, 11, 6, 3, g(1, 2, 2, 2), true); }},
       {"conv depthwise 3x3", [=] { return conv<B>(2, 12, 9, 10, 12, 3, g(1, 1, 1, 12), false); }},
       {"conv depthwise 3x3 stride 2, dx accumulated", [=] { return conv<B>(3, 8, 11, 9, 8, 3, g(2, 1, 1, 8), true, true); }},
+      // More of the direct path (at most two channel pairs per group) than the networks take.
+      {"conv 7x7, 1 to 1 channel, stride 2, dilated, dx accumulated", [=] { return conv<B>(3, 1, 15, 13, 1, 7, g(2, 4, 2), true, true); }},
+      {"conv depthwise 5x5 with bias", [=] { return conv<B>(2, 6, 9, 8, 6, 5, g(1, 2, 1, 6), true); }},
+      {"conv 3x3, groups of one input and two outputs", [=] { return conv<B>(2, 4, 7, 9, 8, 3, g(1, 1, 1, 4), false); }},
+      {"conv 3x3, groups of two inputs and one output, stride 2", [=] { return conv<B>(2, 6, 9, 7, 3, 3, g(2, 1, 1, 3), false, true); }},
       {"batch norm, training", [] { return batch_norm<B>(true); }},
       {"batch norm, eval", [] { return batch_norm<B>(false); }},
       {"batch norm, mean 100 std", [] { return batch_norm_offset<B>(); }},

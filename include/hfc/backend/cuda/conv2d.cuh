@@ -11,8 +11,9 @@
 // col2im gathers (each input element sums its kernel taps in a fixed order), so results do not
 // depend on scheduling. Float GEMMs use TF32 when Context::allow_tf32_convolution is set.
 //
-// Depthwise 3x3 convolutions (groups = C = O, MobileNetV2's) have direct kernels: as GEMMs they
-// would be C products of one row each. Plain 1x1 convolutions (stride 1, no padding, one group)
+// Convolutions with one or two channel pairs per group (depthwise ones, MobileNetV2's; the HFC
+// module's 7x7 from one or two maps to one) have direct kernels: as GEMMs they would be products of
+// one or two rows each, around a column buffer kh * kw times the size of the input. Plain 1x1 convolutions (stride 1, no padding, one group)
 // run forward and input gradient as one strided-batched GEMM on the tensors as they lie.
 #include <algorithm>
 #include <cstdint>
@@ -41,7 +42,9 @@ struct ConvDividers {
   Index3 output;                   // (sample or plane, oy, ox) of an output index
   Index3 input;                    // (sample-channel, iy, ix) of an input index
   FastDivider channels;            // the channel of a sample-channel index
+  FastDivider out_channels;        // the output channel of a sample-output-channel index
   FastDivider c_per_group;         // a channel's group and its index in it
+  FastDivider o_per_group;         // an output channel's group
   Index3 tap;                      // (ci, ky, kx) of an im2col row
   explicit ConvDividers(const Conv2dDims& d)
       : stride_h(d.g.stride_h),
@@ -49,7 +52,9 @@ struct ConvDividers {
         output(d.oh, d.ow),
         input(d.h, d.w),
         channels(d.c),
+        out_channels(d.o),
         c_per_group(d.c_per_group()),
+        o_per_group(d.o_per_group()),
         tap(d.kh, d.kw) {}
 };
 
@@ -132,34 +137,38 @@ struct GatherOutputGrad {
   }
 };
 
-// Depthwise 3x3: one index per output element.
+// Direct convolution, for few channels per group (direct_convolution below): one index per output
+// element, each summing its group's input channels and taps.
 template <class T>
-struct DepthwiseForward {
+struct DirectForward {
   const T *x, *w, *bias;
   Conv2dDims d;
   ConvDividers div;
   T* y;
   HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
-    std::int64_t nc, oy, ox;
-    div.output.split(idx, nc, oy, ox);
-    const std::int64_t c = div.channels.mod(nc);
-    const T* xp = x + nc * d.h * d.w;
-    const T* wc = w + c * 9;
-    T sum = bias ? bias[c] : T(0);
-    for (int ky = 0; ky < 3; ++ky) {
-      const std::int64_t iy = oy * d.g.stride_h - d.g.pad_h + ky * d.g.dilation_h;
-      if (iy < 0 || iy >= d.h) continue;
-      for (int kx = 0; kx < 3; ++kx) {
-        const std::int64_t ix = ox * d.g.stride_w - d.g.pad_w + kx * d.g.dilation_w;
-        if (ix >= 0 && ix < d.w) sum += xp[iy * d.w + ix] * wc[ky * 3 + kx];
+    std::int64_t no, oy, ox;
+    div.output.split(idx, no, oy, ox);
+    const std::int64_t n = div.out_channels.div(no), o = no - n * d.o;
+    const std::int64_t cpg = div.c_per_group.divisor(), c0 = div.o_per_group.div(o) * cpg;
+    T sum = bias ? bias[o] : T(0);
+    for (std::int64_t ci = 0; ci < cpg; ++ci) {
+      const T* xp = x + (n * d.c + c0 + ci) * d.h * d.w;
+      const T* wp = w + (o * cpg + ci) * d.kh * d.kw;
+      for (std::int64_t ky = 0; ky < d.kh; ++ky) {
+        const std::int64_t iy = oy * d.g.stride_h - d.g.pad_h + ky * d.g.dilation_h;
+        if (iy < 0 || iy >= d.h) continue;
+        for (std::int64_t kx = 0; kx < d.kw; ++kx) {
+          const std::int64_t ix = ox * d.g.stride_w - d.g.pad_w + kx * d.g.dilation_w;
+          if (ix >= 0 && ix < d.w) sum += xp[iy * d.w + ix] * wp[ky * d.kw + kx];
+        }
       }
     }
     y[idx] = sum;
   }
 };
-// One index per input element, its taps gathered in a fixed order.
+// One index per input element, gathering its group's output channels and taps in a fixed order.
 template <class T>
-struct DepthwiseInputGrad {
+struct DirectInputGrad {
   const T *dy, *w;
   Conv2dDims d;
   ConvDividers div;
@@ -168,27 +177,55 @@ struct DepthwiseInputGrad {
   HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
     std::int64_t nc, iy, ix;
     div.input.split(idx, nc, iy, ix);
-    const T* dyp = dy + nc * d.oh * d.ow;
-    const T* wc = w + div.channels.mod(nc) * 9;
+    const std::int64_t n = div.channels.div(nc), c = nc - n * d.c;
+    const std::int64_t g = div.c_per_group.div(c), ci = c - g * div.c_per_group.divisor();
+    const std::int64_t opg = d.o_per_group(), plane = d.oh * d.ow;
     T sum = 0;
-    for (int ky = 0; ky < 3; ++ky) {
-      const std::int64_t oy = tap_output(iy, ky, div.stride_h, d.g.pad_h, d.g.dilation_h, d.oh);
-      if (oy < 0) continue;
-      for (int kx = 0; kx < 3; ++kx) {
-        const std::int64_t ox = tap_output(ix, kx, div.stride_w, d.g.pad_w, d.g.dilation_w, d.ow);
-        if (ox >= 0) sum += dyp[oy * d.ow + ox] * wc[ky * 3 + kx];
+    for (std::int64_t o = g * opg; o < (g + 1) * opg; ++o) {
+      const T* dyp = dy + (n * d.o + o) * plane;
+      const T* wp = w + (o * div.c_per_group.divisor() + ci) * d.kh * d.kw;
+      for (std::int64_t ky = 0; ky < d.kh; ++ky) {
+        const std::int64_t oy = tap_output(iy, ky, div.stride_h, d.g.pad_h, d.g.dilation_h, d.oh);
+        if (oy < 0) continue;
+        for (std::int64_t kx = 0; kx < d.kw; ++kx) {
+          const std::int64_t ox = tap_output(ix, kx, div.stride_w, d.g.pad_w, d.g.dilation_w, d.ow);
+          if (ox >= 0) sum += dyp[oy * d.ow + ox] * wp[ky * d.kw + kx];
+        }
       }
     }
     dx[idx] = accumulate ? dx[idx] + sum : sum;
   }
 };
-// The nine tap products of output p of (b, c): channel_sums<9> over (N, C, oh * ow).
+// The weight gradient with each weight as a "channel" of channel_sums<1>: weight v = (o, ci, ky, kx)
+// sums dy[b][o][p] x[b][c][tap of p] over (b, p). Each sum reads one output and one input plane per
+// sample (from L2 when the planes are small, as the HFC module's are).
+template <class T>
+struct DirectWeightTerm {
+  const T *dy, *x;
+  Conv2dDims d;
+  ConvDividers div;  // div.tap splits v into (o * cpg + ci, ky, kx)
+  HFC_HOST_DEVICE DoubleSums<1> operator()(std::int64_t b, std::int64_t v, std::int64_t p) const {
+    std::int64_t oc, ky, kx, plane_index, oy, ox;
+    div.tap.split(v, oc, ky, kx);
+    div.output.split(p, plane_index, oy, ox);  // plane_index is 0: p < oh * ow
+    const std::int64_t cpg = div.c_per_group.divisor(), o = div.c_per_group.div(oc), ci = oc - o * cpg;
+    const std::int64_t c = div.o_per_group.div(o) * cpg + ci;
+    const std::int64_t iy = oy * d.g.stride_h - d.g.pad_h + ky * d.g.dilation_h;
+    const std::int64_t ix = ox * d.g.stride_w - d.g.pad_w + kx * d.g.dilation_w;
+    if (iy < 0 || iy >= d.h || ix < 0 || ix >= d.w) return {{0.0}};
+    return {{double(dy[(b * d.o + o) * d.oh * d.ow + p]) * double(x[((b * d.c + c) * d.h + iy) * d.w + ix])}};
+  }
+};
+// Depthwise 3x3 (MobileNetV2's, many channels): the nine tap products of output p of (b, c) in one
+// pass, channel_sums<9> over (N, C, oh * ow), so dy is read once rather than once per tap.
 template <class T>
 struct DepthwiseWeightTerms {
   const T *dy, *x;
   Conv2dDims d;
+  ConvDividers div;
   HFC_HOST_DEVICE DoubleSums<9> operator()(std::int64_t b, std::int64_t c, std::int64_t p) const {
-    const std::int64_t oy = p / d.ow, ox = p % d.ow;
+    std::int64_t plane_index, oy, ox;
+    div.output.split(p, plane_index, oy, ox);  // plane_index is 0: p < oh * ow
     const double g = dy[(b * d.c + c) * d.oh * d.ow + p];
     const T* xp = x + (b * d.c + c) * d.h * d.w;
     DoubleSums<9> t{};
@@ -233,6 +270,12 @@ struct AddChannelBias {
 inline bool is_depthwise_3x3(const Conv2dDims& d) {
   return d.g.groups == d.c && d.o == d.c && d.kh == 3 && d.kw == 3;
 }
+// Convolutions with at most two (input, output) channel pairs per group run directly, without
+// im2col: depthwise ones (MobileNetV2's), and the HFC module's 7x7 from one or two maps to one. As
+// GEMMs they would be products of one or two rows, around a column buffer kh * kw times the input.
+inline bool direct_convolution(const Conv2dDims& d) {
+  return d.c_per_group() * d.o_per_group() <= 2 && !is_plain_pointwise(d);
+}
 
 // Samples per GEMM chunk: the im2col buffer stays under 2^26 elements (256 MB of float) and
 // int-indexable, at least one sample.
@@ -251,8 +294,8 @@ void conv2d_forward_kernel(B, const T* x, const T* w, const T* bias, const Conv2
   using Exec = executor_t<B>;
   FastDivider::check_range(std::max(d.n * d.c * d.h * d.w, d.n * d.o * d.oh * d.ow), "conv2d");
   const detail::ConvDividers div(d);
-  if (detail::is_depthwise_3x3(d)) {
-    Exec::for_each(d.n * d.c * d.oh * d.ow, detail::DepthwiseForward<T>{x, w, bias, d, div, y});
+  if (detail::direct_convolution(d)) {
+    Exec::for_each(d.n * d.o * d.oh * d.ow, detail::DirectForward<T>{x, w, bias, d, div, y});
     return;
   }
   const std::int64_t plane = d.oh * d.ow, patch = d.patch(), og = d.o_per_group(), chunk = detail::conv_chunk(d);
@@ -289,11 +332,15 @@ void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2d
     const auto sums = Exec::template channel_sums<1>(detail::OutputGradTerm<T>{dy, d.o, plane}, d.n, d.o, plane);
     Exec::for_each(d.o, detail::AddTotals<T>{sums.view(), db});
   }
-  if (detail::is_depthwise_3x3(d)) {
-    if (dx) Exec::for_each(d.n * d.c * d.h * d.w, detail::DepthwiseInputGrad<T>{dy, w, d, div, accumulate_dx, dx});
-    if (dw) {
-      const auto sums = Exec::template channel_sums<9>(detail::DepthwiseWeightTerms<T>{dy, x, d}, d.n, d.c, plane);
+  if (detail::direct_convolution(d)) {
+    if (dx) Exec::for_each(d.n * d.c * d.h * d.w, detail::DirectInputGrad<T>{dy, w, d, div, accumulate_dx, dx});
+    if (dw && detail::is_depthwise_3x3(d)) {
+      const auto sums = Exec::template channel_sums<9>(detail::DepthwiseWeightTerms<T>{dy, x, d, div}, d.n, d.c, plane);
       Exec::for_each(d.c * 9, detail::AddDepthwiseWeightGrad<T>{sums.view(), dw});
+    } else if (dw) {
+      const std::int64_t weights = d.o * d.patch();
+      const auto sums = Exec::template channel_sums<1>(detail::DirectWeightTerm<T>{dy, x, d, div}, d.n, weights, plane);
+      Exec::for_each(weights, detail::AddTotals<T>{sums.view(), dw});
     }
     return;
   }
