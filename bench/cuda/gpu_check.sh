@@ -45,27 +45,43 @@ timed() {  # seconds, program, arguments: one of our programs under a timeout, l
 
 echo "== CUDA tests"
 # Not the host runs of the cuda backend (12 s of the 90 on the development machine): CI runs those.
-timed 90 "$build/tests/cuda/hfc_cuda_tests" "--test-case-exclude=*run on the host*" > "$work/tests.txt" 2>&1
+# With --duration, doctest prints each case's name and time when it ends, in the order it runs
+# them, which is --list-test-cases' order: a case that hangs until the timeout is the one after
+# the last that ended.
+tests=("$build/tests/cuda/hfc_cuda_tests" "--test-case-exclude=*run on the host*")
+timed 90 "${tests[@]}" --duration=true > "$work/tests.txt" 2>&1
 tests_rc=$?
 tests_failed=$tests_rc  # a failing case reruns below, in the kernel profile's time
 grep -E "ERROR|error|logged|values:|test cases|assertions" "$work/tests.txt" | head -60
 if [ "$tests_rc" -ne 0 ]; then
-  # The first failing case again, alone: each kernel checked at its launch (to name a faulting
-  # one), then under compute-sanitizer's memcheck where the machine has it. A fault inside a kernel
-  # fails every later case of the same process, so the first is the one to look at.
-  first="$(grep -m1 "^TEST CASE:" "$work/tests.txt" | sed 's/^TEST CASE: *//')"
+  # The first failing case again, alone: each kernel checked at its launch and named before it (the
+  # last name is the one that faulted or hung), then under compute-sanitizer's memcheck where the
+  # machine has it. A fault inside a kernel fails every later case of the same process, so the first
+  # is the one to look at: the case whose name doctest printed before its first ERROR (a failed
+  # check, an exception, a crash), or, after a timeout, the case after the last that ended.
+  first="$(awk '/^TEST CASE:/ {name = $0} /ERROR:/ && name != "" {print name; exit}' "$work/tests.txt" |
+    sed 's/^TEST CASE: *//')"
+  if [ -z "$first" ] && [ "$tests_rc" -eq 124 ]; then
+    last="$(grep -E '^[0-9.]+ s: ' "$work/tests.txt" | tail -1 | sed -E 's/^[0-9.]+ s: //')"
+    run "${tests[@]}" --list-test-cases | sed '1,/^=====/d; /^=====/,$d' > "$work/cases.txt"
+    if [ -n "$last" ]; then first="$(grep -F -x -A1 -- "$last" "$work/cases.txt" | sed -n 2p)"
+    else first="$(head -1 "$work/cases.txt")"; fi
+    echo "timed out in: $first"
+  fi
   filter=()
   if [ -n "$first" ]; then
     echo "first failing case: $first"
     comma='\,'  # doctest splits filters at commas (a variable: bash 5.2 drops a literal \ here)
     filter=("--test-case=${first//,/$comma}")
   fi
-  echo "== again with HFC_CUDA_SYNC=1"
-  HFC_CUDA_SYNC=1 timed 25 "$build/tests/cuda/hfc_cuda_tests" ${filter[@]+"${filter[@]}"} > "$work/tests_sync.txt" 2>&1
-  grep -E "ERROR|error|logged|test cases" "$work/tests_sync.txt" | head -20
-  if command -v compute-sanitizer >/dev/null; then
+  echo "== again with HFC_CUDA_SYNC=1 HFC_CUDA_TRACE=1 (the last launches before the end)"
+  HFC_CUDA_SYNC=1 HFC_CUDA_TRACE=1 timed 25 "${tests[@]}" ${filter[@]+"${filter[@]}"} \
+    > "$work/tests_sync.txt" 2>&1
+  grep -v "^hfc::cuda launch: " "$work/tests_sync.txt" | grep -E "ERROR|error|logged|test cases" | head -20
+  grep "^hfc::cuda launch: " "$work/tests_sync.txt" | tail -3
+  if command -v compute-sanitizer >/dev/null && [ "$tests_rc" -ne 124 ]; then  # memcheck cannot end a hang
     echo "== compute-sanitizer --tool memcheck"
-    timed 35 compute-sanitizer --tool memcheck --print-limit 5 "$build/tests/cuda/hfc_cuda_tests" ${filter[@]+"${filter[@]}"} \
+    timed 35 compute-sanitizer --tool memcheck --print-limit 5 "${tests[@]}" ${filter[@]+"${filter[@]}"} \
       > "$work/memcheck.txt" 2>&1
     grep -E "^=========" "$work/memcheck.txt" | head -20
   fi

@@ -14,6 +14,20 @@ TEST_CASE("the cuda backend's algorithms, run on the host, match the cpu backend
   test::check_all_cases_against_cpu<cuda_on_host>();
 }
 
+TEST_CASE("cuda conv2d: a sample whose im2col columns reach 2^31 elements is an hfc::Error, not a wrapped index") {
+  // 64 channels, 3x3, a 2000 x 2000 map: input and output 2.6e8 elements, one sample's columns 2.3e9.
+  // The check comes before any memory is touched, so no tensor is needed.
+  const Conv2dDims d{1, 64, 2000, 2000, 64, 3, 3, 2000, 2000, Conv2dGeometry::square(1, 1)};
+  const float* none = nullptr;
+  float* no_output = nullptr;
+  float weight_grad = 0;
+  CHECK_THROWS_WITH_AS(cuda_backend::conv2d_forward_kernel(cuda_on_host{}, none, none, none, d, no_output),
+                       doctest::Contains("conv2d (im2col of one sample)"), Error);
+  CHECK_THROWS_WITH_AS(cuda_backend::conv2d_backward_kernel(cuda_on_host{}, none, none, none, d, no_output, false,
+                                                            &weight_grad, no_output),
+                       doctest::Contains("conv2d_backward (im2col of one sample)"), Error);
+}
+
 TEST_CASE("FastDivider: the quotient and remainder of / and % for every dividend below 2^31") {
   Rng rng(40);
   std::vector<std::int64_t> divisors;

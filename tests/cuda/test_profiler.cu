@@ -24,7 +24,7 @@ const KernelTime* find(const std::vector<KernelTime>& times, const std::string& 
 
 }  // namespace
 
-TEST_CASE("profiler: launches summed per name, largest first, and per kind (the name's first word)") {
+TEST_CASE("profiler: launches summed per name, largest first, and per kind (the name up to a space or a template)") {
   const auto times = cuda_backend::summarize_launches({{"Im2col<float>", 1.0},
                                                        {"cublasGemmEx 4x8x9 NN tf32", 2.0},
                                                        {"Im2col<float>", 1.5},
@@ -38,10 +38,16 @@ TEST_CASE("profiler: launches summed per name, largest first, and per kind (the 
 
   const auto kinds = cuda_backend::by_kind(times);
   REQUIRE(kinds.size() == 2);
-  CHECK(kinds[0].name == "Im2col<float>");
+  CHECK(kinds[0].name == "Im2col");
   CHECK(kinds[1].name == "cublasGemmEx");
   CHECK(kinds[1].calls == 2);
   CHECK(kinds[1].ms == doctest::Approx(2.25));
+  // A kernel body's instances are one kind.
+  const auto bodies = cuda_backend::by_kind(
+      cuda_backend::summarize_launches({{"DirectForward<float, 3>", 1.0}, {"DirectForward<float>", 0.5}}));
+  REQUIRE(bodies.size() == 1);
+  CHECK(bodies[0].name == "DirectForward");
+  CHECK(bodies[0].calls == 2);
 }
 
 TEST_CASE("profiler: the table shows the top rows, sums the rest into one, and divides by the steps") {
@@ -62,7 +68,7 @@ TEST_CASE("profiler: kernel bodies are named by their type, without the library'
         "ScaleSpectrum<float2, float>");
 }
 
-TEST_CASE("profiler: while it does not record, a timed launch neither makes its name nor calls CUDA") {
+TEST_CASE("profiler: while it does not record, a timed launch makes no name and calls no CUDA, unless traced") {
   REQUIRE_FALSE(cuda_backend::Profiler::get().recording());
   bool named = false;
   {
@@ -72,6 +78,16 @@ TEST_CASE("profiler: while it does not record, a timed launch neither makes its 
     });
   }
   CHECK_FALSE(named);
+  // HFC_CUDA_TRACE=1's switch: the name is made, to be printed, without recording.
+  const cuda_backend::ScopedSetting trace(cuda_backend::Context::get().trace_launches, true);
+  {
+    const cuda_backend::ProfiledLaunch timing([&] {
+      named = true;
+      return std::string("traced");
+    });
+  }
+  CHECK(named);
+  CHECK_FALSE(cuda_backend::Profiler::get().recording());
 }
 
 TEST_CASE("profiler on the GPU: a convolution's forward is its im2col, one GEMM and the scatter, timed") {

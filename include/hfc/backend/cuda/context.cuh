@@ -84,6 +84,10 @@ class Context {
   // a kernel is reported at its own launch, not at the next synchronisation. Set by the
   // environment variable HFC_CUDA_SYNC=1 (as CUDA_LAUNCH_BLOCKING does for PyTorch); slow.
   bool synchronize_each_launch = env_flag("HFC_CUDA_SYNC");
+  // Debugging: print each kernel launch and library call's name (profiler.cuh) to stderr before it
+  // is queued. With synchronize_each_launch, the last name printed before a hang or a fault is the
+  // kernel that hung or faulted. Set by the environment variable HFC_CUDA_TRACE=1.
+  bool trace_launches = env_flag("HFC_CUDA_TRACE");
 
  private:
   Context() = default;

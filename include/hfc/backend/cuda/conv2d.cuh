@@ -138,28 +138,31 @@ struct GatherOutputGrad {
 };
 
 // Direct convolution, for few channels per group (direct_convolution below): one index per output
-// element, each summing its group's input channels and taps.
-template <class T>
+// element, each summing its group's input channels and taps. Depthwise = 3 fixes a depthwise 3x3
+// convolution (MobileNetV2's), whose loops the compiler then unrolls; 0 takes any shape.
+template <class T, int Depthwise = 0>
 struct DirectForward {
   const T *x, *w, *bias;
   Conv2dDims d;
   ConvDividers div;
   T* y;
   HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
+    const std::int64_t kh = Depthwise ? Depthwise : d.kh, kw = Depthwise ? Depthwise : d.kw;
     std::int64_t no, oy, ox;
     div.output.split(idx, no, oy, ox);
     const std::int64_t n = div.out_channels.div(no), o = no - n * d.o;
-    const std::int64_t cpg = div.c_per_group.divisor(), c0 = div.o_per_group.div(o) * cpg;
+    const std::int64_t cpg = Depthwise ? 1 : div.c_per_group.divisor();
+    const std::int64_t c0 = Depthwise ? o : div.o_per_group.div(o) * cpg;
     T sum = bias ? bias[o] : T(0);
     for (std::int64_t ci = 0; ci < cpg; ++ci) {
       const T* xp = x + (n * d.c + c0 + ci) * d.h * d.w;
-      const T* wp = w + (o * cpg + ci) * d.kh * d.kw;
-      for (std::int64_t ky = 0; ky < d.kh; ++ky) {
+      const T* wp = w + (o * cpg + ci) * kh * kw;
+      for (std::int64_t ky = 0; ky < kh; ++ky) {
         const std::int64_t iy = oy * d.g.stride_h - d.g.pad_h + ky * d.g.dilation_h;
         if (iy < 0 || iy >= d.h) continue;
-        for (std::int64_t kx = 0; kx < d.kw; ++kx) {
+        for (std::int64_t kx = 0; kx < kw; ++kx) {
           const std::int64_t ix = ox * d.g.stride_w - d.g.pad_w + kx * d.g.dilation_w;
-          if (ix >= 0 && ix < d.w) sum += xp[iy * d.w + ix] * wp[ky * d.kw + kx];
+          if (ix >= 0 && ix < d.w) sum += xp[iy * d.w + ix] * wp[ky * kw + kx];
         }
       }
     }
@@ -167,7 +170,7 @@ struct DirectForward {
   }
 };
 // One index per input element, gathering its group's output channels and taps in a fixed order.
-template <class T>
+template <class T, int Depthwise = 0>
 struct DirectInputGrad {
   const T *dy, *w;
   Conv2dDims d;
@@ -175,21 +178,22 @@ struct DirectInputGrad {
   bool accumulate;
   T* dx;
   HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
+    const std::int64_t kh = Depthwise ? Depthwise : d.kh, kw = Depthwise ? Depthwise : d.kw;
     std::int64_t nc, iy, ix;
     div.input.split(idx, nc, iy, ix);
     const std::int64_t n = div.channels.div(nc), c = nc - n * d.c;
-    const std::int64_t g = div.c_per_group.div(c), ci = c - g * div.c_per_group.divisor();
-    const std::int64_t opg = d.o_per_group(), plane = d.oh * d.ow;
+    const std::int64_t cpg = Depthwise ? 1 : div.c_per_group.divisor(), opg = Depthwise ? 1 : d.o_per_group();
+    const std::int64_t g = Depthwise ? c : div.c_per_group.div(c), ci = c - g * cpg, plane = d.oh * d.ow;
     T sum = 0;
     for (std::int64_t o = g * opg; o < (g + 1) * opg; ++o) {
       const T* dyp = dy + (n * d.o + o) * plane;
-      const T* wp = w + (o * div.c_per_group.divisor() + ci) * d.kh * d.kw;
-      for (std::int64_t ky = 0; ky < d.kh; ++ky) {
+      const T* wp = w + (o * cpg + ci) * kh * kw;
+      for (std::int64_t ky = 0; ky < kh; ++ky) {
         const std::int64_t oy = tap_output(iy, ky, div.stride_h, d.g.pad_h, d.g.dilation_h, d.oh);
         if (oy < 0) continue;
-        for (std::int64_t kx = 0; kx < d.kw; ++kx) {
+        for (std::int64_t kx = 0; kx < kw; ++kx) {
           const std::int64_t ox = tap_output(ix, kx, div.stride_w, d.g.pad_w, d.g.dilation_w, d.ow);
-          if (ox >= 0) sum += dyp[oy * d.ow + ox] * wp[ky * d.kw + kx];
+          if (ox >= 0) sum += dyp[oy * d.ow + ox] * wp[ky * kw + kx];
         }
       }
     }
@@ -277,8 +281,8 @@ inline bool direct_convolution(const Conv2dDims& d) {
   return d.c_per_group() * d.o_per_group() <= 2 && !is_plain_pointwise(d);
 }
 
-// Samples per GEMM chunk: the im2col buffer stays under 2^26 elements (256 MB of float) and
-// int-indexable, at least one sample.
+// Samples per GEMM chunk: the im2col buffer stays under 2^26 elements (256 MB of float), at least
+// one sample (whose columns the callers check against the 2^31 their kernels index).
 inline std::int64_t conv_chunk(const Conv2dDims& d) {
   constexpr std::int64_t kMaxColumnElements = std::int64_t(1) << 26;
   const std::int64_t per_sample = std::max(d.g.groups * d.patch(), d.o) * d.oh * d.ow;
@@ -295,7 +299,9 @@ void conv2d_forward_kernel(B, const T* x, const T* w, const T* bias, const Conv2
   FastDivider::check_range(std::max(d.n * d.c * d.h * d.w, d.n * d.o * d.oh * d.ow), "conv2d");
   const detail::ConvDividers div(d);
   if (detail::direct_convolution(d)) {
-    Exec::for_each(d.n * d.o * d.oh * d.ow, detail::DirectForward<T>{x, w, bias, d, div, y});
+    const std::int64_t outputs = d.n * d.o * d.oh * d.ow;
+    if (detail::is_depthwise_3x3(d)) Exec::for_each(outputs, detail::DirectForward<T, 3>{x, w, bias, d, div, y});
+    else Exec::for_each(outputs, detail::DirectForward<T>{x, w, bias, d, div, y});
     return;
   }
   const std::int64_t plane = d.oh * d.ow, patch = d.patch(), og = d.o_per_group(), chunk = detail::conv_chunk(d);
@@ -306,6 +312,7 @@ void conv2d_forward_kernel(B, const T* x, const T* w, const T* bias, const Conv2
     if (bias) Exec::for_each(d.n * d.o * plane, detail::AddChannelBias<T>{bias, Index3(d.o, plane), y});
     return;
   }
+  FastDivider::check_range(d.g.groups * patch * chunk * plane, "conv2d (im2col of one sample)");
   typename Exec::template Buffer<T> col(d.g.groups * patch * chunk * plane), ycm(d.o * chunk * plane);
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const int count = static_cast<int>(std::min(chunk, d.n - n0));
@@ -333,7 +340,10 @@ void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2d
     Exec::for_each(d.o, detail::AddTotals<T>{sums.view(), db});
   }
   if (detail::direct_convolution(d)) {
-    if (dx) Exec::for_each(d.n * d.c * d.h * d.w, detail::DirectInputGrad<T>{dy, w, d, div, accumulate_dx, dx});
+    const std::int64_t inputs = d.n * d.c * d.h * d.w;
+    if (dx && detail::is_depthwise_3x3(d))
+      Exec::for_each(inputs, detail::DirectInputGrad<T, 3>{dy, w, d, div, accumulate_dx, dx});
+    else if (dx) Exec::for_each(inputs, detail::DirectInputGrad<T>{dy, w, d, div, accumulate_dx, dx});
     if (dw && detail::is_depthwise_3x3(d)) {
       const auto sums = Exec::template channel_sums<9>(detail::DepthwiseWeightTerms<T>{dy, x, d, div}, d.n, d.c, plane);
       Exec::for_each(d.c * 9, detail::AddDepthwiseWeightGrad<T>{sums.view(), dw});
@@ -353,6 +363,7 @@ void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2d
     dx = nullptr;
     if (!dw) return;
   }
+  FastDivider::check_range(d.g.groups * patch * chunk * plane, "conv2d_backward (im2col of one sample)");
   typename Exec::template Buffer<T> col(d.g.groups * patch * chunk * plane), dycm(d.o * chunk * plane);
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const int count = static_cast<int>(std::min(chunk, d.n - n0));

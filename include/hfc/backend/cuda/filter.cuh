@@ -53,17 +53,37 @@ class CufftPlanCache {
     const auto key = std::make_tuple(h, w, maps);
     auto it = plans_.find(key);
     if (it != plans_.end()) return it->second;
-    int dims[2] = {h, w};
     const int half = h * (w / 2 + 1);
-    cufftHandle forward, inverse;
-    HFC_CUFFT_CHECK(cufftPlanMany(&forward, 2, dims, nullptr, 1, h * w, nullptr, 1, half, CufftTypes<T>::forward, maps));
-    HFC_CUFFT_CHECK(cufftPlanMany(&inverse, 2, dims, nullptr, 1, half, nullptr, 1, h * w, CufftTypes<T>::inverse, maps));
-    HFC_CUFFT_CHECK(cufftSetStream(forward, stream()));  // the context's stream (context.cuh)
-    HFC_CUFFT_CHECK(cufftSetStream(inverse, stream()));
+    const cufftHandle forward = plan(h, w, maps, h * w, half, CufftTypes<T>::forward);
+    cufftHandle inverse;
+    try {
+      inverse = plan(h, w, maps, half, h * w, CufftTypes<T>::inverse);
+    } catch (...) {
+      cufftDestroy(forward);
+      throw;
+    }
     return plans_.emplace(key, std::pair{forward, inverse}).first->second;
   }
 
  private:
+  // A batched 2-D plan on the context's stream. Its work area comes from cudaMalloc: when that
+  // fails, the device block cache (memory.cuh) may hold the memory, so it is given back and the
+  // plan tried once more, as a failed tensor allocation is.
+  static cufftHandle plan(int h, int w, int maps, int in_distance, int out_distance, cufftType type) {
+    int dims[2] = {h, w};
+    cufftHandle handle;
+    auto create = [&] {
+      return cufftPlanMany(&handle, 2, dims, nullptr, 1, in_distance, nullptr, 1, out_distance, type, maps);
+    };
+    cufftResult status = create();
+    if (status == CUFFT_ALLOC_FAILED) {
+      DeviceBlockCache::instance().release();
+      status = create();
+    }
+    check_cufft(status, "cufftPlanMany", __FILE__, __LINE__);
+    HFC_CUFFT_CHECK(cufftSetStream(handle, stream()));  // the context's stream (context.cuh)
+    return handle;
+  }
   std::mutex mutex_;
   std::map<std::tuple<int, int, int>, std::pair<cufftHandle, cufftHandle>> plans_;
 };

@@ -8,6 +8,7 @@
 #include <cublas_v2.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <type_traits>
 
@@ -30,6 +31,11 @@ struct CublasTypes {
   }
 };
 inline cublasOperation_t cublas_op(Trans t) { return t == Trans::yes ? CUBLAS_OP_T : CUBLAS_OP_N; }
+// cuBLAS takes extents and leading dimensions as int.
+inline void check_gemm_extents(std::initializer_list<std::int64_t> extents) {
+  for (const std::int64_t e : extents)
+    check(e < (std::int64_t(1) << 31), "cuda gemm: an extent or leading dimension of ", e, " exceeds cuBLAS's int");
+}
 // "64x100352x576 NT tf32": m x n x k, the transposes of A and B, the precision (for the profiler).
 inline std::string gemm_shape(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, bool tf32) {
   return std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + " " + (ta == Trans::yes ? "T" : "N") +
@@ -45,8 +51,10 @@ void gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T 
   using Types = detail::CublasTypes<T>;
   constexpr cudaDataType_t type = Types::data;
   const cublasComputeType_t compute = Types::compute(tf32);
+  detail::check_gemm_extents({m, n, k, lda, ldb, ldc});
+  const cublasHandle_t handle = Context::get().cublas();  // its creation is not the GEMM's time
   const ProfiledLaunch timing([&] { return "cublasGemmEx " + detail::gemm_shape(ta, tb, m, n, k, tf32); });
-  HFC_CUBLAS_CHECK(cublasGemmEx(Context::get().cublas(), detail::cublas_op(tb), detail::cublas_op(ta), static_cast<int>(n), static_cast<int>(m),
+  HFC_CUBLAS_CHECK(cublasGemmEx(handle, detail::cublas_op(tb), detail::cublas_op(ta), static_cast<int>(n), static_cast<int>(m),
                                 static_cast<int>(k), &alpha, b, type, static_cast<int>(ldb), a, type,
                                 static_cast<int>(lda), &beta, c, type, static_cast<int>(ldc), compute,
                                 CUBLAS_GEMM_DEFAULT));
@@ -63,11 +71,13 @@ void gemm_batched(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64
   using Types = detail::CublasTypes<T>;
   constexpr cudaDataType_t type = Types::data;
   const cublasComputeType_t compute = Types::compute(tf32);
+  detail::check_gemm_extents({m, n, k, lda, ldb, ldc, batch});
+  const cublasHandle_t handle = Context::get().cublas();
   const ProfiledLaunch timing([&] {
     return "cublasGemmStridedBatchedEx " + std::to_string(batch) + "x " + detail::gemm_shape(ta, tb, m, n, k, tf32);
   });
   HFC_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-      Context::get().cublas(), detail::cublas_op(tb), detail::cublas_op(ta), static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha,
+      handle, detail::cublas_op(tb), detail::cublas_op(ta), static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha,
       b, type, static_cast<int>(ldb), stride_b, a, type, static_cast<int>(lda), stride_a, &beta, c, type,
       static_cast<int>(ldc), stride_c, static_cast<int>(batch), compute, CUBLAS_GEMM_DEFAULT));
   HFC_CUDA_AFTER_LAUNCH("cublasGemmStridedBatchedEx");

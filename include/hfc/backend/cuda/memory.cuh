@@ -117,6 +117,7 @@ class PinnedStaging {
     if (slot.bytes < bytes) {
       if (slot.data) HFC_CUDA_CHECK(cudaFreeHost(slot.data));
       slot.data = nullptr;
+      slot.bytes = 0;  // a failed allocation below leaves an empty slot, not a stale size
       HFC_CUDA_CHECK(cudaMallocHost(&slot.data, bytes));
       slot.bytes = bytes;
     }

@@ -3,8 +3,13 @@
 // library call of the cuda backend is bracketed by two CUDA events on the context's stream and
 // filed under a name: the kernel body's type (`Im2col<float>`), the GEMM's shape
 // (`cublasGemmEx 64x100352x576 NN tf32`), the SVD's plan. stop() waits for the work and returns
-// the GPU time per name, largest first; profile_table() prints it. The first word of a name is its
-// kind, which by_kind() sums over (all GEMMs together).
+// the time per name, largest first; profile_table() prints it. by_kind() sums names by kind (all
+// GEMMs together).
+//
+// The events bracket what the stream does between them: a kernel's run, and, when the GPU was idle
+// waiting for it, the host's time to queue it (a few microseconds, cuBLAS's choice of kernel
+// included). So a step that waits on launches shows its small kernels longer than they ran; Nsight
+// Systems is the reference there. Copies and cuFFT's plan creation are not timed.
 //
 //   auto& profiler = hfc::cuda_backend::Profiler::get();
 //   profiler.start();
@@ -12,9 +17,11 @@
 //   std::cout << hfc::cuda_backend::profile_table(profiler.stop(), {.top = 15});
 //
 // Cost: while it records, two cudaEventRecord calls per launch (a microsecond or two of host time
-// each, so time the host's side of a step with the profiler off); otherwise one flag test. Calls
+// each, so time the host's side of a step with the profiler off) and two events kept per launch
+// until stop() (record a few steps, not a whole training run); otherwise two flag tests. Calls
 // inside a timed call (the kernels of a library routine that is itself timed) are not timed again.
-// Like the Context, it belongs to the one host thread that drives the stream.
+// Like the Context, it belongs to the one host thread that drives the stream. The same names are
+// what HFC_CUDA_TRACE=1 prints before each launch (context.cuh).
 #include <cuda_runtime.h>
 #include <cxxabi.h>
 
@@ -58,12 +65,13 @@ inline std::vector<KernelTime> summarize_launches(const std::vector<std::pair<st
   return times;
 }
 
-// The same totals summed by kind: the first word of each name.
+// The same totals summed by kind: each name up to its first space or '<' (every GEMM, every
+// instance of a kernel body's template).
 inline std::vector<KernelTime> by_kind(const std::vector<KernelTime>& times) {
   std::vector<std::pair<std::string, double>> samples;
   std::map<std::string, std::int64_t> calls;
   for (const KernelTime& t : times) {
-    const std::string kind = t.name.substr(0, t.name.find(' '));
+    const std::string kind = t.name.substr(0, t.name.find_first_of(" <"));
     samples.emplace_back(kind, t.ms);
     calls[kind] += t.calls;
   }
@@ -168,7 +176,14 @@ class Profiler {
     return e;
   }
   std::size_t begin(std::string name) {
-    const cudaEvent_t b = event(), e = event();
+    const cudaEvent_t b = event();
+    cudaEvent_t e = nullptr;
+    try {
+      e = event();
+    } catch (...) {
+      free_events_.push_back(b);
+      throw;
+    }
     launches_.push_back({std::move(name), b, e});
     HFC_CUDA_CHECK(cudaEventRecord(b, stream()));
     return launches_.size() - 1;
@@ -190,7 +205,8 @@ class Profiler {
 };
 
 // Times what runs on the stream during its lifetime, when the profiler records: put one before a
-// kernel launch or library call. The name is made only then.
+// kernel launch or library call. The name is made only then, or to be printed when
+// Context::trace_launches is set (HFC_CUDA_TRACE=1).
 class ProfiledLaunch {
  public:
   explicit ProfiledLaunch(const char* name) : ProfiledLaunch([name] { return std::string(name); }) {}
@@ -198,8 +214,13 @@ class ProfiledLaunch {
     requires std::invocable<MakeName&>
   explicit ProfiledLaunch(MakeName&& make_name) {
     Profiler& p = Profiler::get();
+    const bool trace = Context::get().trace_launches, timed = p.recording_ && p.depth_ == 0;
+    if (trace || timed) {
+      std::string name = make_name();
+      if (trace) std::fprintf(stderr, "hfc::cuda launch: %s\n", name.c_str());  // stderr is unbuffered
+      if (timed) index_ = p.begin(std::move(name));  // if this throws, nothing is left open
+    }
     if (!p.recording_) return;
-    if (p.depth_ == 0) index_ = p.begin(make_name());  // if this throws, nothing is left open
     ++p.depth_;
     open_ = true;
   }

@@ -37,7 +37,7 @@ namespace detail {
 template <class T>
 __global__ void __launch_bounds__(1024)
     jacobi_svd_kernel(const T* a, int m, int n, bool transpose, int max_sweeps, T* s, T* u, T* v, int* sweeps_done) {
-  extern __shared__ unsigned char shared_bytes[];
+  extern __shared__ __align__(16) unsigned char shared_bytes[];  // starts with doubles
   const int rows = transpose ? n : m, cols = transpose ? m : n;
   double* norm2 = reinterpret_cast<double*>(shared_bytes);  // squared column norms (see below)
   T* W = reinterpret_cast<T*>(norm2 + cols);                  // column j at W + j * rows
