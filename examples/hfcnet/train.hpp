@@ -109,9 +109,12 @@ EpochTotals train_epoch(NetworkOn<B>& network, AnyOptimizerOn<B>& opt, hfc::Batc
             hfc::fail("training diverged: the loss is ", loss.loss, " at epoch ", epoch, ", batch ", done, " of ",
                       loader.batches_per_epoch(), " (lr ", base(opt).lr(), "); stopped, ", checkpoint_note(state));
           }
+          // The loss's read-back has waited for the forward, so the logits come back at no cost now;
+          // after the step they would wait for the backward too, and on a GPU the next batch could
+          // not be queued behind it.
+          const auto predicted = hfc::argmax_rows(on_host(logits));
           net.backward(loss.grad);
           std::visit([](auto& o) { o.step(); }, opt);
-          const auto predicted = hfc::argmax_rows(on_host(logits));
           for (std::size_t i = 0; i < predicted.size(); ++i) t.correct += predicted[i] == batch->labels.data()[i];
           t.seen += batch->labels.numel();
           t.loss_sum += loss.loss * double(batch->labels.numel());
