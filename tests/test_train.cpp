@@ -40,32 +40,77 @@ Parameter<double> make_param() { return Parameter<double>("w", Tensor<double>::f
 void set_grad(Parameter<double>& p, std::size_t step) {
   for (std::size_t i = 0; i < 3; ++i) p.grad.data()[i] = kGrads[step][i];
 }
+
+// One textbook Adam step (bias-corrected moments) of one element; t counts from 1.
+struct TextbookAdam {
+  AdamOptions o;
+  bool decoupled;
+  double lr;
+  void operator()(double& w, double& m, double& v, double g, int t) const {
+    if (decoupled) w *= 1 - lr * o.weight_decay;
+    else g += o.weight_decay * w;
+    m = o.beta1 * m + (1 - o.beta1) * g;
+    v = o.beta2 * v + (1 - o.beta2) * g * g;
+    const double mhat = m / (1 - std::pow(o.beta1, double(t))), vhat = v / (1 - std::pow(o.beta2, double(t)));
+    w -= lr * mhat / (std::sqrt(vhat) + o.eps);
+  }
+};
 }  // namespace
 
 TEST_CASE("Adam and AdamW follow PyTorch's update rules") {
   for (bool decoupled : {false, true}) {
     INFO((decoupled ? "AdamW" : "Adam"));
     const AdamOptions o{.lr = 0.1, .beta1 = 0.8, .beta2 = 0.9, .eps = 1e-6, .weight_decay = 0.05};
+    const TextbookAdam textbook{o, decoupled, o.lr};
     auto p = make_param();
     Adam<double> opt({&p}, o, decoupled);
     std::vector<double> w = kStart, m(3, 0), v(3, 0);
     for (std::size_t t = 0; t < kGrads.size(); ++t) {
       set_grad(p, t);
       opt.step();
-      for (std::size_t i = 0; i < 3; ++i) {  // the textbook form with bias-corrected moments
-        double g = kGrads[t][i];
-        if (decoupled) w[i] *= 1 - o.lr * o.weight_decay;
-        else g += o.weight_decay * w[i];
-        m[i] = o.beta1 * m[i] + (1 - o.beta1) * g;
-        v[i] = o.beta2 * v[i] + (1 - o.beta2) * g * g;
-        const double mhat = m[i] / (1 - std::pow(o.beta1, double(t + 1)));
-        const double vhat = v[i] / (1 - std::pow(o.beta2, double(t + 1)));
-        w[i] -= o.lr * mhat / (std::sqrt(vhat) + o.eps);
+      for (std::size_t i = 0; i < 3; ++i) {
+        textbook(w[i], m[i], v[i], kGrads[t][i], int(t + 1));
         CHECK(p.value(std::int64_t(i)) == doctest::Approx(w[i]).epsilon(1e-12));
       }
     }
   }
   CHECK_THROWS_AS(Adam<double>({}, {.beta1 = 1.0}), Error);
+}
+
+TEST_CASE("Adam steps every tensor at once: sizes, an empty one, groups with their own lr and step counts") {
+  const AdamOptions o{.lr = 0.1, .beta1 = 0.8, .beta2 = 0.9, .eps = 1e-6, .weight_decay = 0.05};
+  Parameter<double> a("a", Tensor<double>::from(Shape{3}, kStart)), empty("empty", Tensor<double>::zeros(Shape{0})),
+      b("b", Tensor<double>::from(Shape{2}, std::vector<double>{0.25, -0.75}));
+  Adam<double> opt({&a, &empty}, o);
+  std::vector<double> wa = kStart, ma(3, 0), va(3, 0), wb{0.25, -0.75}, mb(2, 0), vb(2, 0);
+  const TextbookAdam first{o, false, o.lr}, second{o, false, 0.02};
+  for (std::size_t t = 0; t < kGrads.size(); ++t) {
+    if (t == 1) opt.add_param_group({{&b}, 0.02, o.weight_decay});  // joins at its own step 1
+    set_grad(a, t);
+    for (std::size_t i = 0; i < 2; ++i) b.grad.data()[i] = kGrads[t][2 - i];
+    opt.step();
+    for (std::size_t i = 0; i < 3; ++i) {
+      first(wa[i], ma[i], va[i], kGrads[t][i], int(t + 1));
+      CHECK(a.value(std::int64_t(i)) == doctest::Approx(wa[i]).epsilon(1e-12));
+    }
+    for (std::size_t i = 0; t >= 1 && i < 2; ++i) {
+      second(wb[i], mb[i], vb[i], kGrads[t][2 - i], int(t));
+      CHECK(b.value(std::int64_t(i)) == doctest::Approx(wb[i]).epsilon(1e-12));
+    }
+  }
+  CHECK(opt.state().at(&a).step == 3);
+  CHECK(opt.state().at(&b).step == 2);
+  opt.zero_grad();
+  for (const auto* p : {&a, &b})
+    for (double g : p->grad.span()) CHECK(g == 0.0);
+}
+
+TEST_CASE("optimizers refuse a parameter listed twice, in one group or across groups") {
+  auto p = make_param(), q = make_param();
+  CHECK_THROWS_WITH_AS(Adam<double>({&p, &q, &p}), doctest::Contains("parameter 'w' appears more than once"), Error);
+  Sgd<double> opt({&p}, {.lr = 0.1});
+  CHECK_THROWS_WITH_AS(opt.add_param_group({{&q, &p}, 0.1, 0.0}), doctest::Contains("more than once"), Error);
+  CHECK(opt.param_groups().size() == 1);
 }
 
 TEST_CASE("SGD: momentum with dampening, Nesterov, weight decay") {

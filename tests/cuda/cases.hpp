@@ -148,14 +148,20 @@ Outputs loss() {
 template <class B>
 Outputs optimisers() {
   Outputs out;
+  // Tensors of several sizes, one empty, and a second group (its own lr) joining after the first
+  // step: one step updates them all at once, with their own step counts.
   auto run = [&](const std::string& name, auto make) {
-    Parameter<float, B> p("p", random<B>(Shape{4, 33}, 29));
-    auto opt = make(std::vector<Parameter<float, B>*>{&p});
+    Parameter<float, B> a("a", random<B>(Shape{4, 33}, 29)), empty("empty", Tensor<float, B>::zeros(Shape{0})),
+        b("b", random<B>(Shape{7}, 28)), c("c", random<B>(Shape{3, 700}, 27));
+    auto opt = make(std::vector<Parameter<float, B>*>{&a, &empty, &b});
     for (std::uint64_t step = 0; step < 3; ++step) {
-      p.grad = random<B>(p.value.shape(), 30 + step);
+      if (step == 1) opt.add_param_group({{&c}, 0.03, 0.01});
+      for (auto* p : {&a, &b, &c}) p->grad = random<B>(p->value.shape(), 30 + step + std::uint64_t(p->value.numel()));
       opt.step();
     }
-    out.emplace_back(name, p.value.to_vector());
+    for (auto* p : {&a, &b, &c}) out.emplace_back(name + " " + p->name, p->value.to_vector());
+    opt.zero_grad();
+    for (auto* p : {&a, &b, &c}) out.emplace_back(name + " " + p->name + " gradient after zero_grad", p->grad.to_vector());
   };
   run("adam", [](auto params) { return Adam<float, B>(params, AdamOptions{.lr = 0.01, .weight_decay = 0.1}); });
   run("adamw", [](auto params) { return AdamW<float, B>(params, AdamOptions{.lr = 0.01, .weight_decay = 0.1}); });

@@ -44,6 +44,34 @@ struct SgdStep {
   }
 };
 
+// One tensor's share of an optimiser step, for update_tensors_kernel, which takes every tensor of a
+// step at once (on the GPU in one launch, as torch.optim's foreach and fused implementations do):
+// n elements, and operator()(j) updates element j.
+template <class T>
+struct AdamTensor {
+  T* p;
+  const T* g;
+  T *m, *v;
+  std::int64_t n;
+  AdamStep rule;
+  HFC_HOST_DEVICE void operator()(std::int64_t j) const { rule(p[j], g[j], m[j], v[j]); }
+};
+template <class T>
+struct SgdTensor {
+  T* p;
+  const T* g;
+  T* buf;  // null without momentum
+  std::int64_t n;
+  SgdStep rule;
+  HFC_HOST_DEVICE void operator()(std::int64_t j) const { rule(p[j], g[j], buf ? buf + j : nullptr); }
+};
+template <class T>
+struct ZeroTensor {  // Optimizer::zero_grad's share
+  T* p;
+  std::int64_t n;
+  HFC_HOST_DEVICE void operator()(std::int64_t j) const { p[j] = T(0); }
+};
+
 // Row z[0..k) with class `label`: writes (softmax - target) / n into grad[0..k) and returns the
 // row's loss; the target is (1 - smoothing) one-hot + smoothing / k.
 template <class T>

@@ -5,9 +5,12 @@
 // An optimiser holds pointers to the parameters (gathered with hfc::parameters(module)), so the
 // module must outlive it and stay where it is.
 #include <cstdint>
+#include <span>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include "hfc/backend/update_rules.hpp"
 #include "hfc/core/module.hpp"
 
 namespace hfc {
@@ -35,11 +38,22 @@ class Optimizer {
   void add_param_group(ParamGroup<T, B> g) {
     check(g.lr >= 0, "optimizer: lr must be >= 0, got ", g.lr);
     check(g.weight_decay >= 0, "optimizer: weight_decay must be >= 0, got ", g.weight_decay);
+    // A step updates every tensor at once (update_tensors_kernel), so a parameter listed twice
+    // would be updated twice at the same time; torch.optim refuses it too.
+    std::unordered_set<const Parameter<T, B>*> seen;
+    for (const auto& other : groups_) seen.insert(other.params.begin(), other.params.end());
+    for (const auto* p : g.params) {
+      check(p != nullptr, "optimizer: a null parameter");
+      check(seen.insert(p).second, "optimizer: parameter '", p->name, "' appears more than once");
+    }
     groups_.push_back(std::move(g));
   }
+  // Every gradient to zero, in one pass (one launch on the GPU).
   void zero_grad() {
+    std::vector<update_rules::ZeroTensor<T>> items;
     for (auto& g : groups_)
-      for (auto* p : g.params) p->zero_grad();
+      for (auto* p : g.params) items.push_back({p->grad.data(), p->grad.numel()});
+    update_tensors_kernel(B{}, std::span<const update_rules::ZeroTensor<T>>(items));
   }
   // The learning rate of the first group, and a setter for all of them (what schedulers move).
   double lr() const { return groups_.empty() ? 0.0 : groups_.front().lr; }
@@ -67,16 +81,20 @@ class Adam : public Optimizer<T, B> {
     this->add_param_group({std::move(params), o.lr, o.weight_decay});
   }
 
+  // Every parameter at once (one launch on the GPU); each keeps its own step count.
   void step() {
+    std::vector<update_rules::AdamTensor<T>> items;
     for (auto& g : this->groups_)
       for (auto* p : g.params) {
         auto [it, fresh] = state_.try_emplace(p);
         State& s = it->second;
         if (fresh) s = {Tensor<T, B>::zeros(p->value.shape()), Tensor<T, B>::zeros(p->value.shape()), 0};
         ++s.step;
-        adam_update_kernel(B{}, p->value.data(), p->grad.data(), s.m.data(), s.v.data(), p->value.numel(), g.lr,
-                           o_.beta1, o_.beta2, o_.eps, g.weight_decay, decoupled_, s.step);
+        items.push_back({p->value.data(), p->grad.data(), s.m.data(), s.v.data(), p->value.numel(),
+                         update_rules::AdamStep::at(g.lr, o_.beta1, o_.beta2, o_.eps, g.weight_decay, decoupled_,
+                                                    s.step)});
       }
+    update_tensors_kernel(B{}, std::span<const update_rules::AdamTensor<T>>(items));
   }
 
   struct State {
@@ -116,13 +134,15 @@ class Sgd : public Optimizer<T, B> {
   }
 
   void step() {
+    std::vector<update_rules::SgdTensor<T>> items;
     for (auto& g : this->groups_)
       for (auto* p : g.params) {
         auto [it, fresh] = momentum_.try_emplace(p);
         if (fresh && o_.momentum != 0) it->second = Tensor<T, B>::zeros(p->value.shape());
-        sgd_update_kernel(B{}, p->value.data(), p->grad.data(), o_.momentum != 0 ? it->second.data() : nullptr,
-                          p->value.numel(), g.lr, o_.momentum, o_.dampening, g.weight_decay, o_.nesterov, fresh);
+        items.push_back({p->value.data(), p->grad.data(), o_.momentum != 0 ? it->second.data() : nullptr,
+                         p->value.numel(), {g.lr, o_.momentum, o_.dampening, g.weight_decay, o_.nesterov, fresh}});
       }
+    update_tensors_kernel(B{}, std::span<const update_rules::SgdTensor<T>>(items));
   }
 
   // Per-parameter momentum buffers, for checkpoints.

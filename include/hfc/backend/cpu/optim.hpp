@@ -3,30 +3,22 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <span>
 
 #include "hfc/backend/cpu/memory.hpp"
 #include "hfc/backend/update_rules.hpp"
 
 namespace hfc::cpu_backend {
 
-// Adam (decoupled = false: weight decay added to the gradient) and AdamW (decoupled = true:
-// p *= 1 - lr wd first). step is 1 for the first update. The rules: backend/update_rules.hpp.
-template <class T>
-void adam_update_kernel(cpu, T* p, const T* g, T* m, T* v, std::int64_t n, double lr, double beta1, double beta2,
-                        double eps, double weight_decay, bool decoupled, std::int64_t step) {
-  const auto rule = update_rules::AdamStep::at(lr, beta1, beta2, eps, weight_decay, decoupled, step);
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (std::int64_t i = 0; i < n; ++i) rule(p[i], g[i], m[i], v[i]);
-}
-
-// SGD with momentum, dampening, Nesterov and weight decay; first_step initialises the buffer
-// with the gradient, as PyTorch does.
-template <class T>
-void sgd_update_kernel(cpu, T* p, const T* g, T* buf, std::int64_t n, double lr, double momentum, double dampening,
-                       double weight_decay, bool nesterov, bool first_step) {
-  const update_rules::SgdStep rule{lr, momentum, dampening, weight_decay, nesterov, first_step};
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (std::int64_t i = 0; i < n; ++i) rule(p[i], g[i], buf ? buf + i : nullptr);
+// Every tensor of an optimiser step (update_rules.hpp: AdamTensor, SgdTensor, ZeroTensor), one
+// after another, each split over the threads when it is large.
+template <class Item>
+void update_tensors_kernel(cpu, std::span<const Item> items) {
+  for (const Item& item : items) {
+    const Item local = item;  // the loop's pointers, not re-read through a reference
+#pragma omp parallel for schedule(static) if (local.n > (1 << 16))
+    for (std::int64_t j = 0; j < local.n; ++j) local(j);
+  }
 }
 
 // Mean softmax cross-entropy of logits [n, k] against class indices, with label smoothing eps:
