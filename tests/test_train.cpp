@@ -105,12 +105,22 @@ TEST_CASE("Adam steps every tensor at once: sizes, an empty one, groups with the
     for (double g : p->grad.span()) CHECK(g == 0.0);
 }
 
-TEST_CASE("optimizers refuse a parameter listed twice, in one group or across groups") {
-  auto p = make_param(), q = make_param();
+TEST_CASE("optimizers refuse a parameter listed twice, in one group or across groups, or sharing storage") {
+  auto p = make_param();
+  Parameter<double> q("q", Tensor<double>::from(Shape{3}, kStart));
   CHECK_THROWS_WITH_AS(Adam<double>({&p, &q, &p}), doctest::Contains("parameter 'w' appears more than once"), Error);
   Sgd<double> opt({&p}, {.lr = 0.1});
-  CHECK_THROWS_WITH_AS(opt.add_param_group({{&q, &p}, 0.1, 0.0}), doctest::Contains("more than once"), Error);
+  CHECK_THROWS_WITH_AS(opt.add_param_group({{&q, &p}, 0.1, 0.0}), doctest::Contains("parameter 'w' appears more"), Error);
   CHECK(opt.param_groups().size() == 1);
+  // Past add_param_group: a parameter pushed through param_groups(), or tied to another's values.
+  opt.param_groups().front().params.push_back(&p);
+  set_grad(p, 0);
+  CHECK_THROWS_WITH_AS(opt.step(), doctest::Contains("parameter 'w' shares its storage"), Error);
+  CHECK(p.value(0) == kStart[0]);  // nothing was updated
+  Parameter<double> tied("tied", q.value);  // a shallow copy: the same storage
+  Adam<double> adam({&q, &tied});
+  CHECK_THROWS_WITH_AS(adam.step(), doctest::Contains("parameter 'tied' shares its storage"), Error);
+  CHECK(adam.state().at(&q).step == 0);  // the counts move only with an update
 }
 
 TEST_CASE("SGD: momentum with dampening, Nesterov, weight decay") {

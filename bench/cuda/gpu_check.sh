@@ -2,7 +2,7 @@
 # The GPU check: runs the CUDA tests and the GPU benchmarks (built for sm_90, here or elsewhere),
 # and PyTorch's side of the comparison, on a machine with an NVIDIA GPU. Prints the tables for
 # docs/performance.md at the end. Each step has a timeout; all of them together stay under
-# 8 minutes (435 s; 465 s when a test fails and its case reruns with HFC_CUDA_SYNC=1 and under
+# 8 minutes (435 s, and up to 5 s more per step that ignores its timeout; 465 s when a test fails and its case reruns with HFC_CUDA_SYNC=1 and under
 # compute-sanitizer, in place of the kernel profile).
 #   bench/cuda/gpu_check.sh [BUILD_DIR]     (default build/release; or a folder staged by
 #                                           bench/cuda/stage_for_device.sh on another machine)
@@ -40,14 +40,16 @@ if command -v stdbuf >/dev/null; then line_buffered=(stdbuf -oL); fi
 timed() {  # seconds, program, arguments: one of our programs under a timeout, line-buffered
   local seconds="$1"
   shift
-  run timeout "$seconds" ${line_buffered[@]+"${line_buffered[@]}"} "$@"
+  # SIGTERM at the limit (doctest then names the running case), SIGKILL 5 s later if that hangs
+  # too (a process stuck in the driver may not get through its exit).
+  run timeout -k 5 "$seconds" ${line_buffered[@]+"${line_buffered[@]}"} "$@"
 }
 
 echo "== CUDA tests"
 # Not the host runs of the cuda backend (12 s of the 90 on the development machine): CI runs those.
 # With --duration, doctest prints each case's name and time when it ends, in the order it runs
-# them, which is --list-test-cases' order: a case that hangs until the timeout is the one after
-# the last that ended.
+# them, which is --list-test-cases' order. At the timeout's SIGTERM doctest names the running case
+# as CRASHED; if it is killed without that, the hung case is the one after the last that ended.
 tests=("$build/tests/cuda/hfc_cuda_tests" "--test-case-exclude=*run on the host*")
 timed 90 "${tests[@]}" --duration=true > "$work/tests.txt" 2>&1
 tests_rc=$?
@@ -58,10 +60,11 @@ if [ "$tests_rc" -ne 0 ]; then
   # last name is the one that faulted or hung), then under compute-sanitizer's memcheck where the
   # machine has it. A fault inside a kernel fails every later case of the same process, so the first
   # is the one to look at: the case whose name doctest printed before its first ERROR (a failed
-  # check, an exception, a crash), or, after a timeout, the case after the last that ended.
+  # check, an exception, a crash, the timeout's SIGTERM), or, after a timeout that left no such
+  # line, the case after the last that ended.
   first="$(awk '/^TEST CASE:/ {name = $0} /ERROR:/ && name != "" {print name; exit}' "$work/tests.txt" |
     sed 's/^TEST CASE: *//')"
-  if [ -z "$first" ] && [ "$tests_rc" -eq 124 ]; then
+  if [ -z "$first" ] && { [ "$tests_rc" -eq 124 ] || [ "$tests_rc" -eq 137 ]; }; then
     last="$(grep -E '^[0-9.]+ s: ' "$work/tests.txt" | tail -1 | sed -E 's/^[0-9.]+ s: //')"
     run "${tests[@]}" --list-test-cases | sed '1,/^=====/d; /^=====/,$d' > "$work/cases.txt"
     if [ -n "$last" ]; then first="$(grep -F -x -A1 -- "$last" "$work/cases.txt" | sed -n 2p)"
@@ -77,9 +80,11 @@ if [ "$tests_rc" -ne 0 ]; then
   echo "== again with HFC_CUDA_SYNC=1 HFC_CUDA_TRACE=1 (the last launches before the end)"
   HFC_CUDA_SYNC=1 HFC_CUDA_TRACE=1 timed 25 "${tests[@]}" ${filter[@]+"${filter[@]}"} \
     > "$work/tests_sync.txt" 2>&1
+  sync_rc=$?
   grep -v "^hfc::cuda launch: " "$work/tests_sync.txt" | grep -E "ERROR|error|logged|test cases" | head -20
   grep "^hfc::cuda launch: " "$work/tests_sync.txt" | tail -3
-  if command -v compute-sanitizer >/dev/null && [ "$tests_rc" -ne 124 ]; then  # memcheck cannot end a hang
+  # memcheck would hang as long where the case alone hung
+  if command -v compute-sanitizer >/dev/null && [ "$sync_rc" -ne 124 ] && [ "$sync_rc" -ne 137 ]; then
     echo "== compute-sanitizer --tool memcheck"
     timed 35 compute-sanitizer --tool memcheck --print-limit 5 "${tests[@]}" ${filter[@]+"${filter[@]}"} \
       > "$work/memcheck.txt" 2>&1
@@ -108,7 +113,8 @@ bench networks 60 "$build/bench/cuda/hfc_bench_networks_cuda" --benchmark_filter
 # GPU needs to know to make them faster. Skipped after a failed test, whose reruns take its time.
 if [ "$tests_failed" -eq 0 ]; then
   echo "== kernel profile"
-  timed 30 "$build/bench/cuda/hfc_profile_cuda" > "$work/profile.md" 2>&1 || tail -5 "$work/profile.md"
+  timed 30 "$build/bench/cuda/hfc_profile_cuda" > "$work/profile.md" 2> "$work/profile.err" ||
+    tail -5 "$work/profile.err"
 fi
 
 echo "== PyTorch"

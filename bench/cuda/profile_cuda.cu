@@ -1,9 +1,10 @@
 // Where a GPU step's time goes, kernel by kernel: the HFC module's forward+backward at
 // (32, 64, 56, 56) and a training step (forward, cross-entropy, backward, Adam) of each network at
 // batch 32, through hfc::cuda's profiler (backend/cuda/profiler.cuh). Prints markdown: per case the
-// step's wall time (unprofiled), the GPU's kernel time in it (profiled; what the wall time has more
-// is the GPU waiting for the host: launches, the loss's read-back), the time until the host returns
-// from the step (it waits for the loss after the forward), and the kernels by kind and by name.
+// step's wall time (unprofiled), the GPU's kernel and copy time in it (profiled; what the wall time
+// has more is the GPU waiting for the host: launches, the loss's read-back), the time until the
+// host returns from the step (it waits for the loss after the forward), and the kernels by kind and
+// by name.
 // bench/cuda/gpu_check.sh appends its output to the check's tables.
 #include <algorithm>
 #include <chrono>
@@ -57,8 +58,8 @@ void report(const std::string& name, const std::function<void()>& step, const Op
   double kernels = 0;
   for (const auto& t : times) kernels += t.ms;
   const double step_ms = median(wall), kernel_ms = kernels / options.steps;
-  std::printf("\n### %s\n\nA step: %.3f ms wall; GPU kernels %.3f ms of it (profiled, %d steps), so the GPU waits "
-              "for the host %.3f ms; the host is done with the step after %.3f ms.\n\nBy kind:\n\n",
+  std::printf("\n### %s\n\nA step: %.3f ms wall; GPU kernels and copies %.3f ms of it (profiled, %d steps), so the "
+              "GPU waits for the host %.3f ms; the host is done with the step after %.3f ms.\n\nBy kind:\n\n",
               name.c_str(), step_ms, kernel_ms, options.steps, std::max(step_ms - kernel_ms, 0.0), median(host));
   const hfc::cuda_backend::ProfileTableOptions table{.top = options.top, .steps = double(options.steps)};
   std::cout << hfc::cuda_backend::profile_table(hfc::cuda_backend::by_kind(times), table) << "\nBy name:\n\n"

@@ -68,7 +68,7 @@ TEST_CASE("profiler: kernel bodies are named by their type, without the library'
         "ScaleSpectrum<float2, float>");
 }
 
-TEST_CASE("profiler: while it does not record, a timed launch makes no name and calls no CUDA, unless traced") {
+TEST_CASE("profiler: while it does not record, a timed launch makes no name (nor events), unless traced") {
   REQUIRE_FALSE(cuda_backend::Profiler::get().recording());
   bool named = false;
   {

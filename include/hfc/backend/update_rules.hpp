@@ -44,7 +44,7 @@ struct SgdStep {
   }
 };
 
-// One tensor's share of an optimiser step, for update_tensors_kernel, which takes every tensor of a
+// One tensor's share of an optimiser step (or of zero_grad), for update_tensors_kernel, which takes every tensor of a
 // step at once (on the GPU in one launch, as torch.optim's foreach and fused implementations do):
 // n elements, and operator()(j) updates element j.
 template <class T>
@@ -66,7 +66,7 @@ struct SgdTensor {
   HFC_HOST_DEVICE void operator()(std::int64_t j) const { rule(p[j], g[j], buf ? buf + j : nullptr); }
 };
 template <class T>
-struct ZeroTensor {  // Optimizer::zero_grad's share
+struct ZeroFill {  // Optimizer::zero_grad's share
   T* p;
   std::int64_t n;
   HFC_HOST_DEVICE void operator()(std::int64_t j) const { p[j] = T(0); }

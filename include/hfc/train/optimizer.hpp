@@ -39,7 +39,8 @@ class Optimizer {
     check(g.lr >= 0, "optimizer: lr must be >= 0, got ", g.lr);
     check(g.weight_decay >= 0, "optimizer: weight_decay must be >= 0, got ", g.weight_decay);
     // A step updates every tensor at once (update_tensors_kernel), so a parameter listed twice
-    // would be updated twice at the same time; torch.optim refuses it too.
+    // would be updated twice at the same time. torch.optim refuses one in two groups (and warns
+    // about one listed twice in a group); here both are errors. step() also checks storage.
     std::unordered_set<const Parameter<T, B>*> seen;
     for (const auto& other : groups_) seen.insert(other.params.begin(), other.params.end());
     for (const auto* p : g.params) {
@@ -50,10 +51,10 @@ class Optimizer {
   }
   // Every gradient to zero, in one pass (one launch on the GPU).
   void zero_grad() {
-    std::vector<update_rules::ZeroTensor<T>> items;
+    std::vector<update_rules::ZeroFill<T>> items;
     for (auto& g : groups_)
       for (auto* p : g.params) items.push_back({p->grad.data(), p->grad.numel()});
-    update_tensors_kernel(B{}, std::span<const update_rules::ZeroTensor<T>>(items));
+    update_tensors_kernel(B{}, std::span<const update_rules::ZeroFill<T>>(items));
   }
   // The learning rate of the first group, and a setter for all of them (what schedulers move).
   double lr() const { return groups_.empty() ? 0.0 : groups_.front().lr; }
@@ -62,6 +63,15 @@ class Optimizer {
   }
 
  protected:
+  // Before a step updates `p` beside the others: its gradient matches it, and no other parameter
+  // of the step shares its storage (added twice through param_groups(), or tied weights), which
+  // the one pass over all of them would update twice at the same time.
+  static void check_updatable(const Parameter<T, B>& p, std::unordered_set<const T*>& storage) {
+    check(p.grad.numel() == p.value.numel(), "optimizer: parameter '", p.name, "' has ", p.value.numel(),
+          " values but a gradient of ", p.grad.numel());
+    check(p.value.numel() == 0 || storage.insert(p.value.data()).second, "optimizer: parameter '", p.name,
+          "' shares its storage with another parameter of the step (listed twice, or tied weights)");
+  }
   std::vector<ParamGroup<T, B>> groups_;
 };
 
@@ -81,20 +91,27 @@ class Adam : public Optimizer<T, B> {
     this->add_param_group({std::move(params), o.lr, o.weight_decay});
   }
 
-  // Every parameter at once (one launch on the GPU); each keeps its own step count.
+  // Every parameter at once (one launch on the GPU); each keeps its own step count, counted once
+  // the update has been queued (a step that throws leaves the counts as they were).
   void step() {
     std::vector<update_rules::AdamTensor<T>> items;
+    std::vector<State*> stepped;
+    std::unordered_set<const T*> storage;
     for (auto& g : this->groups_)
       for (auto* p : g.params) {
-        auto [it, fresh] = state_.try_emplace(p);
+        this->check_updatable(*p, storage);
+        auto it = state_.find(p);
+        if (it == state_.end())  // the moments are made before they are stored
+          it = state_.emplace(p, State{Tensor<T, B>::zeros(p->value.shape()), Tensor<T, B>::zeros(p->value.shape()), 0})
+                   .first;
         State& s = it->second;
-        if (fresh) s = {Tensor<T, B>::zeros(p->value.shape()), Tensor<T, B>::zeros(p->value.shape()), 0};
-        ++s.step;
         items.push_back({p->value.data(), p->grad.data(), s.m.data(), s.v.data(), p->value.numel(),
                          update_rules::AdamStep::at(g.lr, o_.beta1, o_.beta2, o_.eps, g.weight_decay, decoupled_,
-                                                    s.step)});
+                                                    s.step + 1)});
+        stepped.push_back(&s);
       }
     update_tensors_kernel(B{}, std::span<const update_rules::AdamTensor<T>>(items));
+    for (State* s : stepped) ++s->step;
   }
 
   struct State {
@@ -133,16 +150,24 @@ class Sgd : public Optimizer<T, B> {
     this->add_param_group({std::move(params), o.lr, o.weight_decay});
   }
 
+  // Every parameter at once (one launch on the GPU). A parameter's first step fills its momentum
+  // buffer with the gradient; the buffer is kept once that step has been queued.
   void step() {
     std::vector<update_rules::SgdTensor<T>> items;
+    std::vector<std::pair<Parameter<T, B>*, Tensor<T, B>>> started;
+    std::unordered_set<const T*> storage;
     for (auto& g : this->groups_)
       for (auto* p : g.params) {
-        auto [it, fresh] = momentum_.try_emplace(p);
-        if (fresh && o_.momentum != 0) it->second = Tensor<T, B>::zeros(p->value.shape());
-        items.push_back({p->value.data(), p->grad.data(), o_.momentum != 0 ? it->second.data() : nullptr,
-                         p->value.numel(), {g.lr, o_.momentum, o_.dampening, g.weight_decay, o_.nesterov, fresh}});
+        this->check_updatable(*p, storage);
+        auto it = momentum_.find(p);
+        const bool fresh = it == momentum_.end();
+        if (fresh) started.emplace_back(p, o_.momentum != 0 ? Tensor<T, B>::zeros(p->value.shape()) : Tensor<T, B>());
+        T* buffer = o_.momentum == 0 ? nullptr : fresh ? started.back().second.data() : it->second.data();
+        items.push_back({p->value.data(), p->grad.data(), buffer, p->value.numel(),
+                         {g.lr, o_.momentum, o_.dampening, g.weight_decay, o_.nesterov, fresh}});
       }
     update_tensors_kernel(B{}, std::span<const update_rules::SgdTensor<T>>(items));
+    for (auto& [p, buffer] : started) momentum_.emplace(p, std::move(buffer));
   }
 
   // Per-parameter momentum buffers, for checkpoints.

@@ -10,7 +10,7 @@
 
 namespace hfc::cpu_backend {
 
-// Every tensor of an optimiser step (update_rules.hpp: AdamTensor, SgdTensor, ZeroTensor), one
+// Every tensor of an optimiser step (update_rules.hpp: AdamTensor, SgdTensor, ZeroFill), one
 // after another, each split over the threads when it is large.
 template <class Item>
 void update_tensors_kernel(cpu, std::span<const Item> items) {

@@ -96,4 +96,12 @@ class DeviceChannelSums {
   DeviceScratch<double> partial_;
 };
 
+// out[ch] += the sum over (b, p) of terms(b, ch, p), on executor Exec (executor.cuh): the bias and
+// weight gradients that are one sum per entry.
+template <class Exec, class Terms, class T>
+void add_channel_sums(const Terms& terms, std::int64_t n, std::int64_t c, std::int64_t plane, T* out) {
+  const auto sums = Exec::template channel_sums<1>(terms, n, c, plane);
+  Exec::for_each(c, detail::AddTotals<T>{sums.view(), out});
+}
+
 }  // namespace hfc::cuda_backend

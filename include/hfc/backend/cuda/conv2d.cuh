@@ -17,6 +17,7 @@
 // run forward and input gradient as one strided-batched GEMM on the tensors as they lie.
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include "hfc/backend/conv2d_dims.hpp"
 #include "hfc/backend/cuda/executor.cuh"
@@ -138,21 +139,22 @@ struct GatherOutputGrad {
 };
 
 // Direct convolution, for few channels per group (direct_convolution below): one index per output
-// element, each summing its group's input channels and taps. Depthwise = 3 fixes a depthwise 3x3
-// convolution (MobileNetV2's), whose loops the compiler then unrolls; 0 takes any shape.
-template <class T, int Depthwise = 0>
+// element, each summing its group's input channels and taps. DepthwiseK = 3 fixes a depthwise 3x3
+// convolution (groups = c = o: MobileNetV2's), whose loops the compiler then unrolls; 0 takes any
+// convolution the direct path takes.
+template <class T, int DepthwiseK = 0>
 struct DirectForward {
   const T *x, *w, *bias;
   Conv2dDims d;
   ConvDividers div;
   T* y;
   HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
-    const std::int64_t kh = Depthwise ? Depthwise : d.kh, kw = Depthwise ? Depthwise : d.kw;
+    const std::int64_t kh = DepthwiseK ? DepthwiseK : d.kh, kw = DepthwiseK ? DepthwiseK : d.kw;
     std::int64_t no, oy, ox;
     div.output.split(idx, no, oy, ox);
     const std::int64_t n = div.out_channels.div(no), o = no - n * d.o;
-    const std::int64_t cpg = Depthwise ? 1 : div.c_per_group.divisor();
-    const std::int64_t c0 = Depthwise ? o : div.o_per_group.div(o) * cpg;
+    const std::int64_t cpg = DepthwiseK ? 1 : div.c_per_group.divisor();
+    const std::int64_t c0 = DepthwiseK ? o : div.o_per_group.div(o) * cpg;
     T sum = bias ? bias[o] : T(0);
     for (std::int64_t ci = 0; ci < cpg; ++ci) {
       const T* xp = x + (n * d.c + c0 + ci) * d.h * d.w;
@@ -170,7 +172,7 @@ struct DirectForward {
   }
 };
 // One index per input element, gathering its group's output channels and taps in a fixed order.
-template <class T, int Depthwise = 0>
+template <class T, int DepthwiseK = 0>
 struct DirectInputGrad {
   const T *dy, *w;
   Conv2dDims d;
@@ -178,12 +180,12 @@ struct DirectInputGrad {
   bool accumulate;
   T* dx;
   HFC_HOST_DEVICE void operator()(std::int64_t idx) const {
-    const std::int64_t kh = Depthwise ? Depthwise : d.kh, kw = Depthwise ? Depthwise : d.kw;
+    const std::int64_t kh = DepthwiseK ? DepthwiseK : d.kh, kw = DepthwiseK ? DepthwiseK : d.kw;
     std::int64_t nc, iy, ix;
     div.input.split(idx, nc, iy, ix);
     const std::int64_t n = div.channels.div(nc), c = nc - n * d.c;
-    const std::int64_t cpg = Depthwise ? 1 : div.c_per_group.divisor(), opg = Depthwise ? 1 : d.o_per_group();
-    const std::int64_t g = Depthwise ? c : div.c_per_group.div(c), ci = c - g * cpg, plane = d.oh * d.ow;
+    const std::int64_t cpg = DepthwiseK ? 1 : div.c_per_group.divisor(), opg = DepthwiseK ? 1 : d.o_per_group();
+    const std::int64_t g = DepthwiseK ? c : div.c_per_group.div(c), ci = c - g * cpg, plane = d.oh * d.ow;
     T sum = 0;
     for (std::int64_t o = g * opg; o < (g + 1) * opg; ++o) {
       const T* dyp = dy + (n * d.o + o) * plane;
@@ -289,6 +291,15 @@ inline std::int64_t conv_chunk(const Conv2dDims& d) {
   return std::clamp<std::int64_t>(kMaxColumnElements / std::max<std::int64_t>(per_sample, 1), 1, std::max<std::int64_t>(d.n, 1));
 }
 
+// The kernels index the input, the output and (GEMM path) a chunk's im2col columns below 2^31,
+// where their fast divisions are exact: checked before anything is written.
+inline void check_index_range(const Conv2dDims& d, const std::string& what) {
+  FastDivider::check_range(std::max(d.n * d.c * d.h * d.w, d.n * d.o * d.oh * d.ow), what.c_str());
+  if (!direct_convolution(d))
+    FastDivider::check_range(d.g.groups * d.patch() * conv_chunk(d) * d.oh * d.ow,
+                             (what + " (im2col of one sample)").c_str());
+}
+
 }  // namespace detail
 
 // y = conv(x, w) + bias; bias may be null.
@@ -296,7 +307,7 @@ template <class B, class T>
   requires RunsCudaAlgorithms<B>
 void conv2d_forward_kernel(B, const T* x, const T* w, const T* bias, const Conv2dDims& d, T* y) {
   using Exec = executor_t<B>;
-  FastDivider::check_range(std::max(d.n * d.c * d.h * d.w, d.n * d.o * d.oh * d.ow), "conv2d");
+  detail::check_index_range(d, "conv2d");
   const detail::ConvDividers div(d);
   if (detail::direct_convolution(d)) {
     const std::int64_t outputs = d.n * d.o * d.oh * d.ow;
@@ -312,7 +323,6 @@ void conv2d_forward_kernel(B, const T* x, const T* w, const T* bias, const Conv2
     if (bias) Exec::for_each(d.n * d.o * plane, detail::AddChannelBias<T>{bias, Index3(d.o, plane), y});
     return;
   }
-  FastDivider::check_range(d.g.groups * patch * chunk * plane, "conv2d (im2col of one sample)");
   typename Exec::template Buffer<T> col(d.g.groups * patch * chunk * plane), ycm(d.o * chunk * plane);
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const int count = static_cast<int>(std::min(chunk, d.n - n0));
@@ -332,25 +342,21 @@ template <class B, class T>
 void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2dDims& d, T* dx, bool accumulate_dx,
                             T* dw, T* db) {
   using Exec = executor_t<B>;
-  FastDivider::check_range(std::max(d.n * d.c * d.h * d.w, d.n * d.o * d.oh * d.ow), "conv2d_backward");
+  detail::check_index_range(d, "conv2d_backward");
   const detail::ConvDividers div(d);
   const std::int64_t plane = d.oh * d.ow;
-  if (db) {
-    const auto sums = Exec::template channel_sums<1>(detail::OutputGradTerm<T>{dy, d.o, plane}, d.n, d.o, plane);
-    Exec::for_each(d.o, detail::AddTotals<T>{sums.view(), db});
-  }
+  if (db) add_channel_sums<Exec>(detail::OutputGradTerm<T>{dy, d.o, plane}, d.n, d.o, plane, db);
   if (detail::direct_convolution(d)) {
     const std::int64_t inputs = d.n * d.c * d.h * d.w;
-    if (dx && detail::is_depthwise_3x3(d))
+    const bool depthwise_3x3 = detail::is_depthwise_3x3(d);
+    if (dx && depthwise_3x3)
       Exec::for_each(inputs, detail::DirectInputGrad<T, 3>{dy, w, d, div, accumulate_dx, dx});
     else if (dx) Exec::for_each(inputs, detail::DirectInputGrad<T>{dy, w, d, div, accumulate_dx, dx});
-    if (dw && detail::is_depthwise_3x3(d)) {
+    if (dw && depthwise_3x3) {
       const auto sums = Exec::template channel_sums<9>(detail::DepthwiseWeightTerms<T>{dy, x, d, div}, d.n, d.c, plane);
       Exec::for_each(d.c * 9, detail::AddDepthwiseWeightGrad<T>{sums.view(), dw});
     } else if (dw) {
-      const std::int64_t weights = d.o * d.patch();
-      const auto sums = Exec::template channel_sums<1>(detail::DirectWeightTerm<T>{dy, x, d, div}, d.n, weights, plane);
-      Exec::for_each(weights, detail::AddTotals<T>{sums.view(), dw});
+      add_channel_sums<Exec>(detail::DirectWeightTerm<T>{dy, x, d, div}, d.n, d.o * d.patch(), plane, dw);
     }
     return;
   }
@@ -363,7 +369,6 @@ void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2d
     dx = nullptr;
     if (!dw) return;
   }
-  FastDivider::check_range(d.g.groups * patch * chunk * plane, "conv2d_backward (im2col of one sample)");
   typename Exec::template Buffer<T> col(d.g.groups * patch * chunk * plane), dycm(d.o * chunk * plane);
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const int count = static_cast<int>(std::min(chunk, d.n - n0));

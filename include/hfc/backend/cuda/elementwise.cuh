@@ -139,9 +139,7 @@ void gated_projection_backward_kernel(B, const T* dy, const T* x, const T* a, co
   using Exec = executor_t<B>;
   FastDivider::check_range(batch * channels * plane, "gated_projection_backward");
   Exec::for_each(batch * channels * plane, detail::GatedProjectionDx<T>{dy, a, w, dk, {channels, plane}, plane, dx});
-  const auto sums =
-      Exec::template channel_sums<1>(detail::ProjectionWeightTerm<T>{x, dk, channels, plane}, batch, channels, plane);
-  Exec::for_each(channels, detail::AddTotals<T>{sums.view(), dw});
+  add_channel_sums<Exec>(detail::ProjectionWeightTerm<T>{x, dk, channels, plane}, batch, channels, plane, dw);
 }
 // The three steps of the cpu backend's chained kernel, each over the whole batch in one launch:
 // the cpu takes samples a few at a time to reuse its caches, which here would only multiply the

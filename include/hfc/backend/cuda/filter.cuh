@@ -71,17 +71,23 @@ class CufftPlanCache {
   // plan tried once more, as a failed tensor allocation is.
   static cufftHandle plan(int h, int w, int maps, int in_distance, int out_distance, cufftType type) {
     int dims[2] = {h, w};
-    cufftHandle handle;
-    auto create = [&] {
-      return cufftPlanMany(&handle, 2, dims, nullptr, 1, in_distance, nullptr, 1, out_distance, type, maps);
+    const cudaStream_t on = stream();
+    cufftHandle handle = 0;
+    auto attempt = [&] {  // a handle with its plan on the context's stream, or none (destroyed)
+      std::size_t work = 0;
+      cufftResult status = cufftCreate(&handle);
+      if (status != CUFFT_SUCCESS) return status;
+      status = cufftMakePlanMany(handle, 2, dims, nullptr, 1, in_distance, nullptr, 1, out_distance, type, maps, &work);
+      if (status == CUFFT_SUCCESS) status = cufftSetStream(handle, on);
+      if (status != CUFFT_SUCCESS) cufftDestroy(handle);
+      return status;
     };
-    cufftResult status = create();
+    cufftResult status = attempt();
     if (status == CUFFT_ALLOC_FAILED) {
       DeviceBlockCache::instance().release();
-      status = create();
+      status = attempt();
     }
-    check_cufft(status, "cufftPlanMany", __FILE__, __LINE__);
-    HFC_CUFFT_CHECK(cufftSetStream(handle, stream()));  // the context's stream (context.cuh)
+    check_cufft(status, "cufftMakePlanMany", __FILE__, __LINE__);
     return handle;
   }
   std::mutex mutex_;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 #include "hfc/backend/cuda/check.cuh"
@@ -66,6 +67,11 @@ class DeviceBlockCache {
 inline void* allocate_bytes(cuda, std::size_t bytes) { return DeviceBlockCache::instance().allocate(bytes); }
 inline void free_bytes(cuda, void* p, std::size_t bytes) { DeviceBlockCache::instance().deallocate(p, bytes); }
 
+// A copy's name for the profiler and HFC_CUDA_TRACE: "cudaMemcpyAsync H2D 6422528 B".
+inline std::string copy_name(const char* direction, std::size_t bytes) {
+  return std::string("cudaMemcpyAsync ") + direction + " " + std::to_string(bytes) + " B";
+}
+
 // A kernel's temporary device buffer, from the block cache and back to it at scope exit (the
 // stream orders the reuse after the kernels queued on it).
 template <class T>
@@ -122,6 +128,7 @@ class PinnedStaging {
       slot.bytes = bytes;
     }
     std::memcpy(slot.data, src, bytes);
+    const ProfiledLaunch timing([&] { return copy_name("H2D", bytes); });
     HFC_CUDA_CHECK(cudaMemcpyAsync(dst, slot.data, bytes, cudaMemcpyHostToDevice, stream()));
     HFC_CUDA_CHECK(cudaEventRecord(slot.event, stream()));
   }
@@ -142,13 +149,15 @@ class PinnedStaging {
 // data, since the caller reads it next.
 template <class T>
 void copy_n(cuda, const T* src, std::int64_t n, T* dst) {
-  HFC_CUDA_CHECK(
-      cudaMemcpyAsync(dst, src, static_cast<std::size_t>(n) * sizeof(T), cudaMemcpyDeviceToDevice, stream()));
+  const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(T);
+  const ProfiledLaunch timing([&] { return copy_name("D2D", bytes); });
+  HFC_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream()));
 }
 template <class T>
 void transfer(cpu, cuda, const T* src, std::int64_t n, T* dst) {
   const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(T);
   if (bytes >= PinnedStaging::kMinBytes) return PinnedStaging::instance().copy_to_device(src, bytes, dst);
+  const ProfiledLaunch timing([&] { return copy_name("H2D", bytes); });
   HFC_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
 }
 template <class T>
@@ -157,7 +166,11 @@ void transfer(cuda, cuda, const T* src, std::int64_t n, T* dst) {  // Tensor::to
 }
 template <class T>
 void transfer(cuda, cpu, const T* src, std::int64_t n, T* dst) {
-  HFC_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<std::size_t>(n) * sizeof(T), cudaMemcpyDeviceToHost, stream()));
+  const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(T);
+  {
+    const ProfiledLaunch timing([&] { return copy_name("D2H", bytes); });
+    HFC_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream()));
+  }
   Context::get().synchronize();
 }
 

@@ -12,20 +12,25 @@
 namespace hfc::cuda_backend {
 
 namespace detail {
-// One index per element of all the tensors: items[k] covers [begins[k], begins[k] + items[k].n).
+// An item of update_tensors_kernel's table and the index of its first element among all of them.
+template <class Item>
+struct Placed {
+  Item item;
+  std::int64_t begin;
+};
+// One index per element of all the tensors: table[k] covers [begin, begin + item.n).
 template <class Item>
 struct UpdateTensors {
-  const Item* items;
-  const std::int64_t* begins;
+  const Placed<Item>* table;
   int count;
   HFC_HOST_DEVICE void operator()(std::int64_t i) const {
     int lo = 0, hi = count - 1;  // the last item that begins at or before i
     while (lo < hi) {
       const int mid = (lo + hi + 1) / 2;
-      if (begins[mid] <= i) lo = mid;
+      if (table[mid].begin <= i) lo = mid;
       else hi = mid - 1;
     }
-    items[lo](i - begins[lo]);
+    table[lo].item(i - table[lo].begin);
   }
 };
 // One index per sample: its loss in out[i], and 1 in out[n + i] when its label is out of range.
@@ -46,30 +51,26 @@ struct CrossEntropy {
 };
 }  // namespace detail
 
-// Every tensor of an optimiser step (update_rules.hpp: AdamTensor, SgdTensor, ZeroTensor) in one
+// Every tensor of an optimiser step (update_rules.hpp: AdamTensor, SgdTensor, ZeroFill) in one
 // launch: a ResNet18 step has 62 parameter tensors, a MobileNetV2 step 158, and launching each
-// update and each gradient fill alone was a fifth to a quarter of a training step's launches. The
-// table of tensors (about 100 bytes each) goes to the device with the launch.
+// update and each gradient fill alone was a quarter to nearly a third of a training step's
+// launches. The table (about 110 bytes a tensor) goes to the device with the launch, in one copy.
 template <class B, class Item>
   requires RunsCudaAlgorithms<B>
 void update_tensors_kernel(B, std::span<const Item> items) {
   using Exec = executor_t<B>;
-  std::vector<Item> nonempty;
-  std::vector<std::int64_t> begins;
+  std::vector<detail::Placed<Item>> placed;
   std::int64_t total = 0;
   for (const Item& item : items)
     if (item.n > 0) {
-      nonempty.push_back(item);
-      begins.push_back(total);
+      placed.push_back({item, total});
       total += item.n;
     }
   if (total == 0) return;
-  const auto count = static_cast<std::int64_t>(nonempty.size());
-  typename Exec::template Buffer<Item> table(count);
-  typename Exec::template Buffer<std::int64_t> starts(count);
-  transfer(cpu{}, B{}, nonempty.data(), count, table.get());
-  transfer(cpu{}, B{}, begins.data(), count, starts.get());
-  Exec::for_each(total, detail::UpdateTensors<Item>{table.get(), starts.get(), static_cast<int>(count)});
+  const auto count = static_cast<std::int64_t>(placed.size());
+  typename Exec::template Buffer<detail::Placed<Item>> table(count);
+  transfer(cpu{}, B{}, placed.data(), count, table.get());
+  Exec::for_each(total, detail::UpdateTensors<Item>{table.get(), static_cast<int>(count)});
 }
 
 // Returns the mean loss, which waits for the kernel (as PyTorch's loss.item() does).

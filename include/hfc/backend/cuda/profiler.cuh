@@ -9,7 +9,8 @@
 // The events bracket what the stream does between them: a kernel's run, and, when the GPU was idle
 // waiting for it, the host's time to queue it (a few microseconds, cuBLAS's choice of kernel
 // included). So a step that waits on launches shows its small kernels longer than they ran; Nsight
-// Systems is the reference there. Copies and cuFFT's plan creation are not timed.
+// Systems is the reference there. Copies are timed ("cudaMemcpyAsync H2D 6422528 B"); cuFFT's plan
+// creation is not.
 //
 //   auto& profiler = hfc::cuda_backend::Profiler::get();
 //   profiler.start();

@@ -197,9 +197,7 @@ void svd_kernel(cuda, const T* a, std::int64_t batch, std::int64_t m, std::int64
                                       static_cast<int>(shared)));
   const int warps = static_cast<int>(std::min<std::int64_t>((cols + 1) / 2, 32));
   // U and V are produced together; singular values alone skip writing them.
-  const ProfiledLaunch timing([&] {
-    return "jacobi_svd " + std::to_string(batch) + "x" + std::to_string(m) + "x" + std::to_string(n) + (u ? "" : " values");
-  });
+  const ProfiledLaunch timing([&] { return detail::svd_launch_name("jacobi_svd", batch, m, n, u != nullptr); });
   detail::jacobi_svd_kernel<T><<<static_cast<unsigned>(batch), warps * 32, shared, stream()>>>(
       a, static_cast<int>(m), static_cast<int>(n), transpose, detail::kMaxJacobiSweeps, s, u, v, nullptr);
   HFC_CUDA_AFTER_LAUNCH("jacobi_svd_kernel");

@@ -3,6 +3,8 @@
 // shared-memory kernel, svd.cuh, and the register kernel, svd_registers.cuh), the power-of-two
 // scaling of a matrix, and the outputs for a non-finite one.
 #include <cmath>
+#include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "hfc/backend/host_device.hpp"
@@ -121,6 +123,14 @@ HFC_HOST_DEVICE inline void fill_svd_with_nan(int first, int stride, int m, int 
   if (!u) return;
   for (int i = first; i < m * k; i += stride) u[i] = nan;
   for (int i = first; i < n * k; i += stride) v[i] = nan;
+}
+
+// An SVD launch's name for the profiler and HFC_CUDA_TRACE: "register_jacobi_svd 64x56x56 G=8 R=8",
+// with " values" when it skips U and V.
+inline std::string svd_launch_name(const char* kernel, std::int64_t batch, std::int64_t m, std::int64_t n,
+                                   bool vectors, const std::string& plan = "") {
+  return std::string(kernel) + " " + std::to_string(batch) + "x" + std::to_string(m) + "x" + std::to_string(n) +
+         (plan.empty() ? "" : " " + plan) + (vectors ? "" : " values");
 }
 
 }  // namespace hfc::cuda_backend::detail

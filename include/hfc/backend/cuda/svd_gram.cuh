@@ -273,9 +273,7 @@ inline void gram_jacobi_svd_batched(const float* a, std::int64_t batch, std::int
         " bytes of shared memory, the device allows ", limit, " per block");
   HFC_CUDA_CHECK(cudaFuncSetAttribute(detail::gram_jacobi_svd_kernel<float>,
                                       cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)));
-  const ProfiledLaunch timing([&] {
-    return "gram_jacobi_svd " + std::to_string(batch) + "x" + std::to_string(m) + "x" + std::to_string(n) + (u ? "" : " values");
-  });
+  const ProfiledLaunch timing([&] { return detail::svd_launch_name("gram_jacobi_svd", batch, m, n, u != nullptr); });
   detail::gram_jacobi_svd_kernel<float><<<static_cast<unsigned>(batch), 512, shared, stream()>>>(
       a, int(m), int(n), detail::kMaxJacobiSweeps, s, u, v);
   HFC_CUDA_AFTER_LAUNCH("gram_jacobi_svd_kernel");

@@ -469,8 +469,8 @@ void launch_register_jacobi(const float* a, std::int64_t batch, int m, int n, co
   const int bytes = static_cast<int>(shape.bytes());
   HFC_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   const ProfiledLaunch timing([&] {
-    return "register_jacobi_svd " + std::to_string(batch) + "x" + std::to_string(m) + "x" + std::to_string(n) +
-           " G=" + std::to_string(G) + " R=" + std::to_string(R) + (u ? "" : " values");
+    return svd_launch_name("register_jacobi_svd", batch, m, n, u != nullptr,
+                           "G=" + std::to_string(G) + " R=" + std::to_string(R));
   });
   kernel<<<static_cast<unsigned>(batch), shape.threads(), bytes, stream()>>>(a, m, n, shape, kMaxJacobiSweeps, s, u, v);
   HFC_CUDA_AFTER_LAUNCH("register_jacobi_svd_kernel");
