@@ -2,8 +2,9 @@
 # The GPU check: runs the CUDA tests and the GPU benchmarks (built for sm_90, here or elsewhere),
 # and PyTorch's side of the comparison, on a machine with an NVIDIA GPU. Prints the tables for
 # docs/performance.md at the end. Each step has a timeout; all of them together stay under
-# 8 minutes (435 s, and up to 5 s more per step that ignores its timeout; 465 s when a test fails and its case reruns with HFC_CUDA_SYNC=1 and under
-# compute-sanitizer, in place of the kernel profile).
+# 8 minutes: 435 s, or 465 s when a test fails and its case reruns with HFC_CUDA_SYNC=1 and under
+# compute-sanitizer in place of the kernel profile, plus up to 5 s for a step that ignores its
+# timeout.
 #   bench/cuda/gpu_check.sh [BUILD_DIR]     (default build/release; or a folder staged by
 #                                           bench/cuda/stage_for_device.sh on another machine)
 # Logs and results go to a scratch folder; $OUT (default /tmp/hfc_gpu_check) gets two files: the

@@ -44,9 +44,9 @@ struct SgdStep {
   }
 };
 
-// One tensor's share of an optimiser step (or of zero_grad), for update_tensors_kernel, which takes every tensor of a
-// step at once (on the GPU in one launch, as torch.optim's foreach and fused implementations do):
-// n elements, and operator()(j) updates element j.
+// One tensor's share of an optimiser step (or of zero_grad), for update_tensors_kernel, which takes
+// every tensor of a step at once (on the GPU in one launch, as torch.optim's foreach and fused
+// implementations do): n elements, and operator()(j) updates element j.
 template <class T>
 struct AdamTensor {
   T* p;

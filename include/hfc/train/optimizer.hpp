@@ -150,8 +150,9 @@ class Sgd : public Optimizer<T, B> {
     this->add_param_group({std::move(params), o.lr, o.weight_decay});
   }
 
-  // Every parameter at once (one launch on the GPU). A parameter's first step fills its momentum
-  // buffer with the gradient; the buffer is kept once that step has been queued.
+  // Every parameter at once (one launch on the GPU). A parameter's first step writes its whole
+  // momentum buffer (with the gradient, so it starts uninitialised); the buffer is kept once that
+  // step has been queued.
   void step() {
     std::vector<update_rules::SgdTensor<T>> items;
     std::vector<std::pair<Parameter<T, B>*, Tensor<T, B>>> started;
@@ -161,7 +162,7 @@ class Sgd : public Optimizer<T, B> {
         this->check_updatable(*p, storage);
         auto it = momentum_.find(p);
         const bool fresh = it == momentum_.end();
-        if (fresh) started.emplace_back(p, o_.momentum != 0 ? Tensor<T, B>::zeros(p->value.shape()) : Tensor<T, B>());
+        if (fresh) started.emplace_back(p, o_.momentum != 0 ? Tensor<T, B>::empty(p->value.shape()) : Tensor<T, B>());
         T* buffer = o_.momentum == 0 ? nullptr : fresh ? started.back().second.data() : it->second.data();
         items.push_back({p->value.data(), p->grad.data(), buffer, p->value.numel(),
                          {g.lr, o_.momentum, o_.dampening, g.weight_decay, o_.nesterov, fresh}});

@@ -13,8 +13,9 @@
 //
 // Convolutions with one or two channel pairs per group (depthwise ones, MobileNetV2's; the HFC
 // module's 7x7 from one or two maps to one) have direct kernels: as GEMMs they would be products of
-// one or two rows each, around a column buffer kh * kw times the size of the input. Plain 1x1 convolutions (stride 1, no padding, one group)
-// run forward and input gradient as one strided-batched GEMM on the tensors as they lie.
+// one or two rows each, around a column buffer kh * kw times the size of the input. Plain 1x1
+// convolutions (stride 1, no padding, one group) run forward and input gradient as one
+// strided-batched GEMM on the tensors as they lie.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -184,7 +185,8 @@ struct DirectInputGrad {
     std::int64_t nc, iy, ix;
     div.input.split(idx, nc, iy, ix);
     const std::int64_t n = div.channels.div(nc), c = nc - n * d.c;
-    const std::int64_t cpg = DepthwiseK ? 1 : div.c_per_group.divisor(), opg = DepthwiseK ? 1 : d.o_per_group();
+    const std::int64_t cpg = DepthwiseK ? 1 : div.c_per_group.divisor();
+    const std::int64_t opg = DepthwiseK ? 1 : div.o_per_group.divisor();
     const std::int64_t g = DepthwiseK ? c : div.c_per_group.div(c), ci = c - g * cpg, plane = d.oh * d.ow;
     T sum = 0;
     for (std::int64_t o = g * opg; o < (g + 1) * opg; ++o) {
@@ -276,9 +278,7 @@ struct AddChannelBias {
 inline bool is_depthwise_3x3(const Conv2dDims& d) {
   return d.g.groups == d.c && d.o == d.c && d.kh == 3 && d.kw == 3;
 }
-// Convolutions with at most two (input, output) channel pairs per group run directly, without
-// im2col: depthwise ones (MobileNetV2's), and the HFC module's 7x7 from one or two maps to one. As
-// GEMMs they would be products of one or two rows, around a column buffer kh * kw times the input.
+// At most two (input, output) channel pairs per group: the direct kernels (the file's header says why).
 inline bool direct_convolution(const Conv2dDims& d) {
   return d.c_per_group() * d.o_per_group() <= 2 && !is_plain_pointwise(d);
 }

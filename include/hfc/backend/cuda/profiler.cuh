@@ -51,34 +51,35 @@ struct KernelTime {
   double ms = 0;
 };
 
-// Per-name totals of (name, milliseconds) samples, largest total first (ties by name).
-inline std::vector<KernelTime> summarize_launches(const std::vector<std::pair<std::string, double>>& samples) {
-  std::map<std::string, KernelTime> by_name;
-  for (const auto& [name, ms] : samples) {
-    KernelTime& t = by_name[name];
-    t.name = name;
-    ++t.calls;
-    t.ms += ms;
-  }
+namespace detail {
+// Totals keyed by name as a list, largest total first (ties by name).
+inline std::vector<KernelTime> largest_first(std::map<std::string, KernelTime>&& totals) {
   std::vector<KernelTime> times;
-  for (auto& [name, t] : by_name) times.push_back(std::move(t));
+  for (auto& [name, t] : totals) times.push_back(std::move(t));
   std::stable_sort(times.begin(), times.end(), [](const KernelTime& a, const KernelTime& b) { return a.ms > b.ms; });
   return times;
+}
+inline void add_to(std::map<std::string, KernelTime>& totals, const std::string& name, std::int64_t calls, double ms) {
+  KernelTime& t = totals[name];
+  t.name = name;
+  t.calls += calls;
+  t.ms += ms;
+}
+}  // namespace detail
+
+// Per-name totals of (name, milliseconds) samples, largest total first.
+inline std::vector<KernelTime> summarize_launches(const std::vector<std::pair<std::string, double>>& samples) {
+  std::map<std::string, KernelTime> totals;
+  for (const auto& [name, ms] : samples) detail::add_to(totals, name, 1, ms);
+  return detail::largest_first(std::move(totals));
 }
 
 // The same totals summed by kind: each name up to its first space or '<' (every GEMM, every
 // instance of a kernel body's template).
 inline std::vector<KernelTime> by_kind(const std::vector<KernelTime>& times) {
-  std::vector<std::pair<std::string, double>> samples;
-  std::map<std::string, std::int64_t> calls;
-  for (const KernelTime& t : times) {
-    const std::string kind = t.name.substr(0, t.name.find_first_of(" <"));
-    samples.emplace_back(kind, t.ms);
-    calls[kind] += t.calls;
-  }
-  auto kinds = summarize_launches(samples);
-  for (KernelTime& k : kinds) k.calls = calls[k.name];
-  return kinds;
+  std::map<std::string, KernelTime> totals;
+  for (const KernelTime& t : times) detail::add_to(totals, t.name.substr(0, t.name.find_first_of(" <")), t.calls, t.ms);
+  return detail::largest_first(std::move(totals));
 }
 
 struct ProfileTableOptions {
