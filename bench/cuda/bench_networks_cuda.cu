@@ -93,6 +93,16 @@ void step_one_sided_svd(benchmark::State& state) {
 }
 void BM_CudaResNet18_HFC_OneSidedSvd(benchmark::State& s) { step_one_sided_svd<ResNet18>(s); }
 void BM_CudaMobileNetV2_HFC_OneSidedSvd(benchmark::State& s) { step_one_sided_svd<MobileNetV2>(s); }
+// ResNet18 + HFC with the convolutions' im2col workspace (Context::conv_workspace_bytes) cut from
+// 256 MB to L2 size and below: layer1's columns (7.2 MB a sample) then go 4 or 1 samples at a time,
+// in more, smaller GEMMs whose columns may stay in the L2 cache.
+template <std::size_t MiB>
+void step_with_conv_workspace(benchmark::State& state) {
+  const hfc::cuda_backend::ScopedSetting workspace(hfc::cuda_backend::Context::get().conv_workspace_bytes, MiB << 20);
+  step<ResNet18>(state, hfc::Attention::hfc);
+}
+void BM_CudaResNet18_HFC_ConvWorkspace32MB(benchmark::State& s) { step_with_conv_workspace<32>(s); }
+void BM_CudaResNet18_HFC_ConvWorkspace8MB(benchmark::State& s) { step_with_conv_workspace<8>(s); }
 #define HFC_CUDA_NETWORK_BENCH(fn) BENCHMARK(fn)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime()
 HFC_CUDA_NETWORK_BENCH(BM_CudaResNet18);
 HFC_CUDA_NETWORK_BENCH(BM_CudaResNet18_HFC);
@@ -101,6 +111,8 @@ HFC_CUDA_NETWORK_BENCH(BM_CudaMobileNetV2);
 HFC_CUDA_NETWORK_BENCH(BM_CudaMobileNetV2_HFC);
 HFC_CUDA_NETWORK_BENCH(BM_CudaResNet18_HFC_OneSidedSvd);
 HFC_CUDA_NETWORK_BENCH(BM_CudaMobileNetV2_HFC_OneSidedSvd);
+HFC_CUDA_NETWORK_BENCH(BM_CudaResNet18_HFC_ConvWorkspace32MB);
+HFC_CUDA_NETWORK_BENCH(BM_CudaResNet18_HFC_ConvWorkspace8MB);
 
 }  // namespace
 

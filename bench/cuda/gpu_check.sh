@@ -2,7 +2,7 @@
 # The GPU check: runs the CUDA tests and the GPU benchmarks (built for sm_90, here or elsewhere),
 # and PyTorch's side of the comparison, on a machine with an NVIDIA GPU. Prints the tables for
 # docs/performance.md at the end. Each step has a timeout; all of them together stay under
-# 8 minutes: 435 s, or 465 s when a test fails and its case reruns with HFC_CUDA_SYNC=1 and under
+# 8 minutes: 440 s, or 470 s when a test fails and its case reruns with HFC_CUDA_SYNC=1 and under
 # compute-sanitizer in place of the kernel profile, plus up to 5 s for a step that ignores its
 # timeout.
 #   bench/cuda/gpu_check.sh [BUILD_DIR]     (default build/release; or a folder staged by
@@ -109,7 +109,7 @@ bench() {  # name, seconds, binary, extra arguments
 }
 bench svd 55 "$build/bench/cuda/hfc_bench_svd_cuda"
 bench module 45 "$build/bench/cuda/hfc_bench_networks_cuda" --benchmark_filter=Module
-bench networks 60 "$build/bench/cuda/hfc_bench_networks_cuda" --benchmark_filter=-Module
+bench networks 65 "$build/bench/cuda/hfc_bench_networks_cuda" --benchmark_filter=-Module
 # Where the module's and each network's time goes, kernel by kernel: what a later session without a
 # GPU needs to know to make them faster. Skipped after a failed test, whose reruns take its time.
 if [ "$tests_failed" -eq 0 ]; then

@@ -53,6 +53,23 @@ Outputs conv(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w, std
   return out;
 }
 
+// conv() with the cuda backend's im2col workspace (Context::conv_workspace_bytes) holding `samples`
+// samples' columns, so that the batch runs as several GEMM chunks, the last one short when
+// `samples` does not divide n. The cpu backend, which the reference runs, has no such workspace.
+template <class B>
+Outputs conv_in_chunks(std::int64_t samples, std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
+                       std::int64_t o, std::int64_t k, Conv2dGeometry g, bool bias, bool accumulate = false) {
+#ifdef __CUDACC__
+  const auto extent = [&](std::int64_t size, std::int64_t stride, std::int64_t pad, std::int64_t dilation) {
+    return (size + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+  };
+  const std::int64_t plane = extent(h, g.stride_h, g.pad_h, g.dilation_h) * extent(w, g.stride_w, g.pad_w, g.dilation_w);
+  const auto bytes = static_cast<std::size_t>(samples * std::max(c * k * k, o) * plane) * sizeof(float);
+  const cuda_backend::ScopedSetting workspace(cuda_backend::Context::get().conv_workspace_bytes, bytes);
+#endif
+  return conv<B>(n, c, h, w, o, k, g, bias, accumulate);
+}
+
 template <class B>
 Outputs batch_norm(bool training) {
   BatchNorm2d<float, B> bn(6);
@@ -259,6 +276,10 @@ std::map<std::string, std::function<Outputs()>> all_cases() {
       {"conv depthwise 5x5 with bias", [=] { return conv<B>(2, 6, 9, 8, 6, 5, g(1, 2, 1, 6), true); }},
       {"conv 3x3, groups of one input and two outputs", [=] { return conv<B>(2, 4, 7, 9, 8, 3, g(1, 1, 1, 4), false); }},
       {"conv 3x3, groups of two inputs and one output, stride 2", [=] { return conv<B>(2, 6, 9, 7, 3, 3, g(2, 1, 1, 3), false, true); }},
+      {"conv 3x3 with bias, dx accumulated, GEMM chunks of 2 samples of 5", [=] { return conv_in_chunks<B>(2, 5, 6, 9, 11, 8, 3, g(1, 1), true, true); }},
+      {"conv grouped, dilated, stride 2, GEMM chunks of 1 sample of 3", [=] { return conv_in_chunks<B>(1, 3, 8, 12, 11, 6, 3, g(2, 2, 2, 2), false); }},
+      // A plain 1x1 whose [o x c] weights outnumber its planes takes the weight gradient through columns.
+      {"conv 1x1 on a 2 x 3 map with bias, GEMM chunks of 2 samples of 3", [=] { return conv_in_chunks<B>(2, 3, 16, 2, 3, 24, 1, g(1, 0), true, true); }},
       {"batch norm, training", [] { return batch_norm<B>(true); }},
       {"batch norm, eval", [] { return batch_norm<B>(false); }},
       {"batch norm, mean 100 std", [] { return batch_norm_offset<B>(); }},

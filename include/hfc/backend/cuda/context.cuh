@@ -11,6 +11,7 @@
 #include <cuda_runtime.h>
 #include <cusolverDn.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -77,6 +78,12 @@ class Context {
   bool allow_tf32_convolution = true;
   // The same for Linear's GEMMs, off by default as torch.backends.cuda.matmul.allow_tf32.
   bool allow_tf32_matmul = false;
+  // The im2col workspace of a convolution's GEMM path (conv2d.cuh), in bytes: a batch whose columns
+  // (or channel-major output beside them; each is held within this) need more runs in chunks of
+  // samples, at least one, a GEMM per chunk and group. Large chunks make few, large GEMMs; chunks
+  // that fit the L2 cache (50 MB on an H100/H200) keep the columns' write and read out of device
+  // memory, for more launches. The GPU check measures both.
+  std::size_t conv_workspace_bytes = std::size_t(256) << 20;
   SvdAlgorithm svd_algorithm = SvdAlgorithm::register_jacobi;
   // register_jacobi: lanes per column pair (4, 8, 16 or 32), or 0 to choose by the matrix size.
   int svd_lanes_per_pair = 0;

@@ -15,7 +15,8 @@
 // module's 7x7 from one or two maps to one) have direct kernels: as GEMMs they would be products of
 // one or two rows each, around a column buffer kh * kw times the size of the input. Plain 1x1
 // convolutions (stride 1, no padding, one group) run forward and input gradient as one
-// strided-batched GEMM on the tensors as they lie.
+// strided-batched GEMM on the tensors as they lie, and the weight gradient too where a sample's
+// [o x c] product is no larger than its planes (pointwise_weight_grad_per_sample).
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -267,6 +268,26 @@ struct OutputGradTerm {
 // the input as it lies, [o x c] [c x P], so forward and input gradient need no im2col.
 inline bool is_plain_pointwise(const Conv2dDims& d) { return d.is_pointwise() && d.g.groups == 1; }
 
+// The weight gradient of a plain pointwise convolution, sum_n dY[n] X[n]^T, as one batched GEMM of
+// each sample's [o x c] product and one pass summing them in sample order, on dy and x as they lie:
+// where a sample's product is no larger than its input and output planes (MobileNetV2's at 14x14 and
+// larger), less than gathering dy and copying x into channel-major columns for one GEMM, which
+// writes both planes and reads them once more.
+inline bool pointwise_weight_grad_per_sample(const Conv2dDims& d) {
+  return is_plain_pointwise(d) && d.o * d.c <= (d.o + d.c) * d.oh * d.ow;
+}
+template <class T>
+struct AddSampleProducts {
+  const T* products;  // n x size
+  std::int64_t n, size;
+  T* dw;
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const {
+    double sum = 0;
+    for (std::int64_t s = 0; s < n; ++s) sum += double(products[s * size + i]);
+    dw[i] += T(sum);
+  }
+};
+
 template <class T>
 struct AddChannelBias {
   const T* bias;
@@ -283,20 +304,26 @@ inline bool direct_convolution(const Conv2dDims& d) {
   return d.c_per_group() * d.o_per_group() <= 2 && !is_plain_pointwise(d);
 }
 
-// Samples per GEMM chunk: the im2col buffer stays under 2^26 elements (256 MB of float), at least
-// one sample (whose columns the callers check against the 2^31 their kernels index).
-inline std::int64_t conv_chunk(const Conv2dDims& d) {
-  constexpr std::int64_t kMaxColumnElements = std::int64_t(1) << 26;
+// Samples per GEMM chunk: as many as keep the im2col columns, and the channel-major output (or
+// output gradient) beside them, each within Context::conv_workspace_bytes, at least one. Never more
+// than 2^31 - 1 elements, which the kernels index: only a single sample's columns can reach that,
+// and the callers check.
+template <class T>
+std::int64_t conv_chunk(const Conv2dDims& d) {
+  const auto workspace = std::min<std::int64_t>(
+      static_cast<std::int64_t>(std::min<std::size_t>(Context::get().conv_workspace_bytes / sizeof(T), std::size_t(1) << 40)),
+      (std::int64_t(1) << 31) - 1);
   const std::int64_t per_sample = std::max(d.g.groups * d.patch(), d.o) * d.oh * d.ow;
-  return std::clamp<std::int64_t>(kMaxColumnElements / std::max<std::int64_t>(per_sample, 1), 1, std::max<std::int64_t>(d.n, 1));
+  return std::clamp<std::int64_t>(workspace / std::max<std::int64_t>(per_sample, 1), 1, std::max<std::int64_t>(d.n, 1));
 }
 
 // The kernels index the input, the output and (GEMM path) a chunk's im2col columns below 2^31,
 // where their fast divisions are exact: checked before anything is written.
-inline void check_index_range(const Conv2dDims& d, const std::string& what) {
+template <class T>
+void check_index_range(const Conv2dDims& d, const std::string& what) {
   FastDivider::check_range(std::max(d.n * d.c * d.h * d.w, d.n * d.o * d.oh * d.ow), what.c_str());
   if (!direct_convolution(d))
-    FastDivider::check_range(d.g.groups * d.patch() * conv_chunk(d) * d.oh * d.ow,
+    FastDivider::check_range(d.g.groups * d.patch() * conv_chunk<T>(d) * d.oh * d.ow,
                              (what + " (im2col of one sample)").c_str());
 }
 
@@ -307,7 +334,7 @@ template <class B, class T>
   requires RunsCudaAlgorithms<B>
 void conv2d_forward_kernel(B, const T* x, const T* w, const T* bias, const Conv2dDims& d, T* y) {
   using Exec = executor_t<B>;
-  detail::check_index_range(d, "conv2d");
+  detail::check_index_range<T>(d, "conv2d");
   const detail::ConvDividers div(d);
   if (detail::direct_convolution(d)) {
     const std::int64_t outputs = d.n * d.o * d.oh * d.ow;
@@ -315,7 +342,7 @@ void conv2d_forward_kernel(B, const T* x, const T* w, const T* bias, const Conv2
     else Exec::for_each(outputs, detail::DirectForward<T>{x, w, bias, d, div, y});
     return;
   }
-  const std::int64_t plane = d.oh * d.ow, patch = d.patch(), og = d.o_per_group(), chunk = detail::conv_chunk(d);
+  const std::int64_t plane = d.oh * d.ow, patch = d.patch(), og = d.o_per_group(), chunk = detail::conv_chunk<T>(d);
   const bool tf32 = Context::get().allow_tf32_convolution;
   if (detail::is_plain_pointwise(d)) {  // y[n] = W x[n], one batched GEMM
     Exec::gemm_batched(Trans::no, Trans::no, d.o, plane, d.c, T(1), w, d.c, 0, x, plane, d.c * plane, T(0), y, plane,
@@ -342,7 +369,7 @@ template <class B, class T>
 void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2dDims& d, T* dx, bool accumulate_dx,
                             T* dw, T* db) {
   using Exec = executor_t<B>;
-  detail::check_index_range(d, "conv2d_backward");
+  detail::check_index_range<T>(d, "conv2d_backward");
   const detail::ConvDividers div(d);
   const std::int64_t plane = d.oh * d.ow;
   if (db) add_channel_sums<Exec>(detail::OutputGradTerm<T>{dy, d.o, plane}, d.n, d.o, plane, db);
@@ -360,15 +387,21 @@ void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2d
     }
     return;
   }
-  if (!dx && !dw) return;
-  const std::int64_t patch = d.patch(), og = d.o_per_group(), chunk = detail::conv_chunk(d);
   const bool tf32 = Context::get().allow_tf32_convolution;
-  if (detail::is_plain_pointwise(d) && dx) {  // dx[n] = W^T dy[n], one batched GEMM; dw below as usual
+  if (detail::is_plain_pointwise(d) && dx) {  // dx[n] = W^T dy[n], one batched GEMM
     Exec::gemm_batched(Trans::yes, Trans::no, d.c, plane, d.o, T(1), w, d.c, 0, dy, plane, d.o * plane,
                        accumulate_dx ? T(1) : T(0), dx, plane, d.c * plane, d.n, tf32);
     dx = nullptr;
-    if (!dw) return;
   }
+  if (dw && detail::pointwise_weight_grad_per_sample(d)) {  // products[n] = dy[n] x[n]^T, then their sum
+    typename Exec::template Buffer<T> products(d.n * d.o * d.c);
+    Exec::gemm_batched(Trans::no, Trans::yes, d.o, d.c, plane, T(1), dy, plane, d.o * plane, x, plane, d.c * plane,
+                       T(0), products.get(), d.c, d.o * d.c, d.n, tf32);
+    Exec::for_each(d.o * d.c, detail::AddSampleProducts<T>{products.get(), d.n, d.o * d.c, dw});
+    dw = nullptr;
+  }
+  if (!dx && !dw) return;
+  const std::int64_t patch = d.patch(), og = d.o_per_group(), chunk = detail::conv_chunk<T>(d);
   typename Exec::template Buffer<T> col(d.g.groups * patch * chunk * plane), dycm(d.o * chunk * plane);
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const int count = static_cast<int>(std::min(chunk, d.n - n0));
