@@ -118,6 +118,38 @@ TEST_CASE("BatchNorm2d gradients match finite differences in training and eval m
   }
 }
 
+TEST_CASE("BatchNorm2d with a fused ReLU or ReLU6 is BatchNorm2d then the activation: output and every gradient") {
+  for (const auto activation : {BatchNormActivation::relu, BatchNormActivation::relu6})
+    for (const bool training : {true, false}) {
+      const bool relu6 = activation == BatchNormActivation::relu6;
+      INFO("relu6 = ", relu6, ", training = ", training);
+      Rng rng(56);
+      BatchNorm2d<double> fused(3, activation), plain(3);
+      // x-hat reaches about +-1.7 in training, so every channel's outputs pass both of ReLU6's bounds.
+      plain.weight.value = fused.weight.value = test::random_tensor<double>(Shape{3}, rng, 4, 6);
+      plain.bias.value = fused.bias.value = test::random_tensor<double>(Shape{3}, rng, 1, 4);
+      plain.running_var = fused.running_var = test::random_tensor<double>(Shape{3}, rng, 0.5, 2.0);
+      fused.train(training), plain.train(training);
+      ReLU<double> relu;
+      ReLU6<double> relu_6;
+      const auto x = test::random_tensor<double>(Shape{4, 3, 5, 4}, rng, -2, 3);
+      const auto y = fused.forward(x);
+      const auto expected = relu6 ? relu_6.forward(plain.forward(x)) : relu.forward(plain.forward(x));
+      CHECK(test::max_rel_error(y, expected) == 0.0);
+      std::int64_t at_zero = 0, at_six = 0;
+      for (const double v : y.span()) at_zero += v == 0.0, at_six += v == 6.0;
+      CHECK(at_zero > 10);
+      if (relu6) CHECK(at_six > 10);
+      const auto dy = test::random_tensor<double>(x.shape(), rng);
+      const auto dx = fused.backward(dy);
+      const auto dx_expected = plain.backward(relu6 ? relu_6.backward(dy) : relu.backward(dy));
+      CHECK(test::max_rel_error(dx, dx_expected) < 1e-12);
+      CHECK(test::max_rel_error(fused.weight.grad, plain.weight.grad) < 1e-12);
+      CHECK(test::max_rel_error(fused.bias.grad, plain.bias.grad) < 1e-12);
+      CHECK(fused.activation() == activation);
+    }
+}
+
 TEST_CASE("Linear: y = x W^T + b with PyTorch's init bounds, gradients by finite differences") {
   Rng rng(55);
   Linear<double> fc(6, 4, true, rng);

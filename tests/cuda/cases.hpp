@@ -70,12 +70,14 @@ Outputs conv_in_chunks(std::int64_t samples, std::int64_t n, std::int64_t c, std
   return conv<B>(n, c, h, w, o, k, g, bias, accumulate);
 }
 
+// With ReLU6 fused, the weights and biases spread the outputs over both of its bounds.
 template <class B>
-Outputs batch_norm(bool training) {
-  BatchNorm2d<float, B> bn(6);
+Outputs batch_norm(bool training, BatchNormActivation activation = BatchNormActivation::none) {
+  BatchNorm2d<float, B> bn(6, activation);
   Rng rng(8);
-  bn.weight.value = init::uniform<float, B>(Shape{6}, 0.5, 1.5, rng);
-  bn.bias.value = init::normal<float, B>(Shape{6}, 0.0, 1.0, rng);
+  const bool clamped = activation != BatchNormActivation::none;
+  bn.weight.value = init::uniform<float, B>(Shape{6}, clamped ? 4.0 : 0.5, clamped ? 6.0 : 1.5, rng);
+  bn.bias.value = init::normal<float, B>(Shape{6}, clamped ? 2.5 : 0.0, 1.0, rng);
   if (!training) {
     bn.running_mean = init::normal<float, B>(Shape{6}, 0.0, 1.0, rng);
     bn.running_var = init::uniform<float, B>(Shape{6}, 0.5, 2.0, rng);
@@ -282,6 +284,8 @@ std::map<std::string, std::function<Outputs()>> all_cases() {
       {"conv 1x1 on a 2 x 3 map with bias, GEMM chunks of 2 samples of 3", [=] { return conv_in_chunks<B>(2, 3, 16, 2, 3, 24, 1, g(1, 0), true, true); }},
       {"batch norm, training", [] { return batch_norm<B>(true); }},
       {"batch norm, eval", [] { return batch_norm<B>(false); }},
+      {"batch norm with ReLU6 fused, training", [] { return batch_norm<B>(true, BatchNormActivation::relu6); }},
+      {"batch norm with ReLU fused, eval", [] { return batch_norm<B>(false, BatchNormActivation::relu); }},
       {"batch norm, mean 100 std", [] { return batch_norm_offset<B>(); }},
       {"max pool 3x3/2 pad 1", [] { return max_pool<B>({3, 2, 1}, Shape{2, 3, 11, 12}); }},
       {"max pool 2x2/2", [] { return max_pool<B>({2, 2, 0}, Shape{2, 3, 8, 9}); }},

@@ -2,7 +2,9 @@
 // torch.nn.BatchNorm2d: weight (gamma) = 1, bias (beta) = 0, running_mean = 0, running_var = 1,
 // eps 1e-5, momentum 0.1. In training mode it normalises with the batch's statistics (biased
 // variance) and moves the running ones towards them (unbiased variance), counting
-// num_batches_tracked; in eval mode it uses the running statistics.
+// num_batches_tracked; in eval mode it uses the running statistics. Built with a
+// BatchNormActivation, it is BatchNorm2d followed by ReLU or ReLU6 in one layer (ops/batch_norm.hpp
+// says why); its parameters, buffers and names are BatchNorm2d's.
 #include <cstdint>
 #include <string_view>
 
@@ -19,12 +21,15 @@ class BatchNorm2d : public TrainingFlag {
   using backend_type = B;
 
   explicit BatchNorm2d(std::int64_t channels, double eps = 1e-5, double momentum = 0.1)
+      : BatchNorm2d(channels, BatchNormActivation::none, eps, momentum) {}
+  BatchNorm2d(std::int64_t channels, BatchNormActivation activation, double eps = 1e-5, double momentum = 0.1)
       : weight("weight", Tensor<T, B>::full(Shape{positive(channels)}, T(1))),
         bias("bias", Tensor<T, B>::zeros(Shape{channels})),
         running_mean(Tensor<T, B>::zeros(Shape{channels})),
         running_var(Tensor<T, B>::full(Shape{channels}, T(1))),
         eps_(eps),
-        momentum_(momentum) {
+        momentum_(momentum),
+        activation_(activation) {
     check(eps > 0, "BatchNorm2d: eps must be positive, got ", eps);
     check(momentum >= 0 && momentum <= 1, "BatchNorm2d: momentum must be in [0, 1], got ", momentum);
   }
@@ -41,7 +46,7 @@ class BatchNorm2d : public TrainingFlag {
     } else {
       stats = batch_norm_running_statistics(running_mean, running_var, eps_);
     }
-    auto y = batch_norm(x, stats, weight.value, bias.value);
+    auto y = batch_norm(x, stats, weight.value, bias.value, activation_);
     if (grad_enabled()) {
       input_ = x;
       stats_ = stats;
@@ -52,7 +57,8 @@ class BatchNorm2d : public TrainingFlag {
 
   Tensor<T, B> backward(const Tensor<T, B>& dy) {
     check_forward_kept(input_.defined(), "BatchNorm2d");
-    auto dx = batch_norm_backward(dy, input_, stats_, weight.value, batch_stats_, weight.grad, bias.grad);
+    auto dx = batch_norm_backward(dy, input_, stats_, weight.value, bias.value, batch_stats_, weight.grad, bias.grad,
+                                  activation_);
     input_ = Tensor<T, B>();
     return dx;
   }
@@ -75,6 +81,7 @@ class BatchNorm2d : public TrainingFlag {
   }
 
   std::int64_t channels() const { return weight.value.size(0); }
+  BatchNormActivation activation() const { return activation_; }
 
   Parameter<T, B> weight, bias;
   Tensor<T, B> running_mean, running_var;
@@ -86,6 +93,7 @@ class BatchNorm2d : public TrainingFlag {
     return c;
   }
   double eps_, momentum_;
+  BatchNormActivation activation_;
   Tensor<T, B> input_;
   BatchNormStatistics<T, B> stats_;
   bool batch_stats_ = true;

@@ -4,12 +4,10 @@
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "hfc/core/module.hpp"
-#include "hfc/nn/activation.hpp"
 #include "hfc/nn/batch_norm.hpp"
 #include "hfc/nn/conv2d.hpp"
 #include "hfc/nn/dropout.hpp"
@@ -19,8 +17,9 @@
 
 namespace hfc {
 
-// torchvision's Conv2dNormActivation: conv (no bias) + BatchNorm + optional ReLU6. Its state_dict
-// names are "0.weight" (conv) and "1.*" (bn). Convs start from kaiming_normal_(fan_out).
+// torchvision's Conv2dNormActivation: conv (no bias) + BatchNorm + optional ReLU6, which runs in
+// the BatchNorm's pass (BatchNormActivation). Its state_dict names are "0.weight" (conv) and "1.*"
+// (bn). Convs start from kaiming_normal_(fan_out).
 template <Scalar T, Backend B = cpu>
 class ConvBnReLU6 : public TrainingFlag {
  public:
@@ -29,15 +28,12 @@ class ConvBnReLU6 : public TrainingFlag {
 
   ConvBnReLU6(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, std::int64_t groups,
               bool activation, Rng& rng)
-      : conv(Conv2dOptions::square(in, out, kernel, stride, (kernel - 1) / 2, false, groups), rng), bn(out) {
+      : conv(Conv2dOptions::square(in, out, kernel, stride, (kernel - 1) / 2, false, groups), rng),
+        bn(out, activation ? BatchNormActivation::relu6 : BatchNormActivation::none) {
     conv.weight.value = init::kaiming_normal_fan_out<T, B>(conv.weight.value.shape(), rng);
-    if (activation) act.emplace();
   }
-  Tensor<T, B> forward(const Tensor<T, B>& x) {
-    auto y = bn.forward(conv.forward(x));
-    return act ? act->forward(y) : y;
-  }
-  Tensor<T, B> backward(const Tensor<T, B>& dy) { return conv.backward(bn.backward(act ? act->backward(dy) : dy)); }
+  Tensor<T, B> forward(const Tensor<T, B>& x) { return bn.forward(conv.forward(x)); }
+  Tensor<T, B> backward(const Tensor<T, B>& dy) { return conv.backward(bn.backward(dy)); }
   void train(bool on = true) { training_ = on, conv.train(on), bn.train(on); }
   void eval() { train(false); }
   template <class F>
@@ -51,8 +47,7 @@ class ConvBnReLU6 : public TrainingFlag {
   }
 
   Conv2d<T, B> conv;
-  BatchNorm2d<T, B> bn;
-  std::optional<ReLU6<T, B>> act;
+  BatchNorm2d<T, B> bn;  // and the ReLU6, if any
 };
 
 // torchvision's InvertedResidual: [1x1 expand] -> 3x3 depthwise -> 1x1 linear projection, with

@@ -30,7 +30,8 @@ Conv2d<T, B> resnet_conv(std::int64_t in, std::int64_t out, std::int64_t kernel,
 }  // namespace detail
 
 // torchvision.models.resnet.BasicBlock: conv3x3-bn-relu-conv3x3-bn, plus the identity or a
-// 1x1 stride-s conv + bn ("downsample") on the skip path, then relu.
+// 1x1 stride-s conv + bn ("downsample") on the skip path, then relu. The first relu runs in bn1's
+// pass (BatchNormActivation).
 template <Scalar T, Backend B = cpu>
 class BasicBlock : public TrainingFlag {
  public:
@@ -39,7 +40,7 @@ class BasicBlock : public TrainingFlag {
 
   BasicBlock(std::int64_t in, std::int64_t out, std::int64_t stride, Rng& rng)
       : conv1(detail::resnet_conv<T, B>(in, out, 3, stride, 1, rng)),
-        bn1(out),
+        bn1(out, BatchNormActivation::relu),
         conv2(detail::resnet_conv<T, B>(out, out, 3, 1, 1, rng)),
         bn2(out) {
     if (stride != 1 || in != out) {
@@ -49,13 +50,13 @@ class BasicBlock : public TrainingFlag {
   }
 
   Tensor<T, B> forward(const Tensor<T, B>& x) {
-    auto main = bn2.forward(conv2.forward(relu1.forward(bn1.forward(conv1.forward(x)))));
+    auto main = bn2.forward(conv2.forward(bn1.forward(conv1.forward(x))));
     add_(main, down_conv ? down_bn->forward(down_conv->forward(x)) : x);
     return relu2.forward(main);
   }
   Tensor<T, B> backward(const Tensor<T, B>& dy) {
     const auto d = relu2.backward(dy);  // feeds both paths
-    auto dx = conv1.backward(bn1.backward(relu1.backward(conv2.backward(bn2.backward(d)))));
+    auto dx = conv1.backward(bn1.backward(conv2.backward(bn2.backward(d))));
     add_(dx, down_conv ? down_conv->backward(down_bn->backward(d)) : d);
     return dx;
   }
@@ -85,13 +86,12 @@ class BasicBlock : public TrainingFlag {
   }
 
   Conv2d<T, B> conv1;
-  BatchNorm2d<T, B> bn1;
-  ReLU<T, B> relu1;
+  BatchNorm2d<T, B> bn1;  // and relu
   Conv2d<T, B> conv2;
   BatchNorm2d<T, B> bn2;
   std::optional<Conv2d<T, B>> down_conv;
   std::optional<BatchNorm2d<T, B>> down_bn;
-  ReLU<T, B> relu2;
+  ReLU<T, B> relu2;  // after the sum
 };
 
 template <Scalar T, Backend B = cpu>
@@ -102,7 +102,7 @@ class ResNet18 : public TrainingFlag {
 
   explicit ResNet18(const NetworkOptions& o = {}, Rng& rng = default_rng())
       : conv1(detail::resnet_conv<T, B>(detail::checked_options(o, "ResNet18").in_channels, o.width, 7, 2, 3, rng)),
-        bn1(o.width),
+        bn1(o.width, BatchNormActivation::relu),
         fc(8 * o.width, o.num_classes, true, rng),
         options_(o) {
     std::int64_t in = o.width;
@@ -123,7 +123,7 @@ class ResNet18 : public TrainingFlag {
   // The last conv block's output (layer4), [N, 8 width, H/32, W/32]: what Grad-CAM looks at.
   Tensor<T, B> forward_features(const Tensor<T, B>& x) {
     detail::check_network_input(x, options_, "ResNet18");
-    auto h = maxpool.forward(relu.forward(bn1.forward(conv1.forward(x))));
+    auto h = maxpool.forward(bn1.forward(conv1.forward(x)));
     for (std::size_t stage = 0; stage < 4; ++stage) {
       if (stage < attention.size()) h = attention[stage]->forward(h);
       h = layers[2 * stage + 1].forward(layers[2 * stage].forward(h));
@@ -141,7 +141,7 @@ class ResNet18 : public TrainingFlag {
       d = layers[2 * stage].backward(layers[2 * stage + 1].backward(d));
       if (stage < attention.size()) d = attention[stage]->backward(d);
     }
-    return conv1.backward(bn1.backward(relu.backward(maxpool.backward(d))));
+    return conv1.backward(bn1.backward(maxpool.backward(d)));
   }
 
   void train(bool on = true) {
@@ -171,8 +171,7 @@ class ResNet18 : public TrainingFlag {
   const NetworkOptions& options() const { return options_; }
 
   Conv2d<T, B> conv1;
-  BatchNorm2d<T, B> bn1;
-  ReLU<T, B> relu;
+  BatchNorm2d<T, B> bn1;  // and relu
   MaxPool2d<T, B> maxpool;
   std::vector<BasicBlock<T, B>> layers;  // layer{s+1}.{b} is layers[2 s + b]
   AdaptiveAvgPool2d<T, B> avgpool;

@@ -1,10 +1,24 @@
 #pragma once
 // Batch normalisation over the (N, H, W) of each channel of an NCHW tensor.
 #include <cstdint>
+#include <limits>
 
+#include "hfc/backend/batch_norm_rules.hpp"
 #include "hfc/core/tensor.hpp"
 
 namespace hfc {
+
+// An activation batch_norm applies in its own pass, for a BatchNorm2d followed by ReLU or ReLU6 (as
+// in ResNet's and MobileNetV2's blocks): one pass over memory forward and none backward instead of
+// the activation's own two and one. The backward recomputes where the activation passes the
+// gradient from x and the statistics, as the forward decided it.
+enum class BatchNormActivation { none, relu, relu6 };
+
+template <Scalar T>
+batch_norm_rules::Clamp<T> batch_norm_clamp(BatchNormActivation a) {
+  if (a == BatchNormActivation::none) return {T(0), T(0), false};
+  return {T(0), a == BatchNormActivation::relu6 ? T(6) : std::numeric_limits<T>::infinity(), true};
+}
 
 template <Scalar T, Backend B>
 struct BatchNormStatistics {
@@ -44,9 +58,10 @@ void batch_norm_update_running(const BatchNormStatistics<T, B>& s, const Tensor<
                                    running_mean.data(), running_var.data());
 }
 
+// activation(x_hat * gamma + beta).
 template <Scalar T, Backend B>
 Tensor<T, B> batch_norm(const Tensor<T, B>& x, const BatchNormStatistics<T, B>& s, const Tensor<T, B>& gamma,
-                        const Tensor<T, B>& beta) {
+                        const Tensor<T, B>& beta, BatchNormActivation activation = BatchNormActivation::none) {
   check_rank(x, 4, "batch_norm: input");
   const Shape channels{x.size(1)};
   check_shape(gamma, channels, "batch_norm: weight");
@@ -54,18 +69,24 @@ Tensor<T, B> batch_norm(const Tensor<T, B>& x, const BatchNormStatistics<T, B>& 
   check_shape(s.mean, channels, "batch_norm: mean");
   auto y = Tensor<T, B>::empty(x.shape());
   batch_norm_apply_kernel(B{}, x.data(), x.size(0), x.size(1), x.size(2) * x.size(3), s.mean.data(), s.invstd.data(),
-                          gamma.data(), beta.data(), y.data());
+                          gamma.data(), beta.data(), batch_norm_clamp<T>(activation), y.data());
   return y;
 }
 
-// Returns dx; adds into dgamma and dbeta. batch_stats: whether forward used the batch's statistics.
+// Returns dx for dy, the gradient of batch_norm's output (after the activation); adds into dgamma
+// and dbeta. batch_stats: whether forward used the batch's statistics. The forward's beta and
+// activation.
 template <Scalar T, Backend B>
 Tensor<T, B> batch_norm_backward(const Tensor<T, B>& dy, const Tensor<T, B>& x, const BatchNormStatistics<T, B>& s,
-                                 const Tensor<T, B>& gamma, bool batch_stats, Tensor<T, B>& dgamma, Tensor<T, B>& dbeta) {
+                                 const Tensor<T, B>& gamma, const Tensor<T, B>& beta, bool batch_stats,
+                                 Tensor<T, B>& dgamma, Tensor<T, B>& dbeta,
+                                 BatchNormActivation activation = BatchNormActivation::none) {
   check_shape(dy, x.shape(), "batch_norm_backward: grad");
+  check_shape(beta, gamma.shape(), "batch_norm_backward: bias");
   auto dx = Tensor<T, B>::empty(x.shape());
   batch_norm_backward_kernel(B{}, dy.data(), x.data(), x.size(0), x.size(1), x.size(2) * x.size(3), s.mean.data(),
-                             s.invstd.data(), gamma.data(), batch_stats, dx.data(), dgamma.data(), dbeta.data());
+                             s.invstd.data(), gamma.data(), beta.data(), batch_norm_clamp<T>(activation), batch_stats,
+                             dx.data(), dgamma.data(), dbeta.data());
   return dx;
 }
 

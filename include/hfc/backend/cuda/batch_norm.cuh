@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "hfc/backend/batch_norm_rules.hpp"
 #include "hfc/backend/cuda/executor.cuh"
 #include "hfc/backend/cuda/fast_divide.cuh"
 
@@ -34,26 +35,34 @@ struct FinishStatistics {
     var[ch] = T(m2 - m1 * m1 > 0.0 ? m2 - m1 * m1 : 0.0);
   }
 };
+// BatchNorm's per-channel parameters, and the clamp it may apply after them.
+template <class T>
+struct ChannelParameters {
+  const T *mean, *invstd, *gamma, *beta;
+  batch_norm_rules::Clamp<T> clamp;
+  HFC_HOST_DEVICE batch_norm_rules::ChannelAffine<T> affine(std::int64_t ch) const {
+    return {mean[ch], invstd[ch], gamma[ch], beta[ch]};
+  }
+  // dy where the clamp passes the gradient of x's output, else 0
+  HFC_HOST_DEVICE T passed(T dy, T x, std::int64_t ch) const { return clamp.passes(affine(ch)(x)) ? dy : T(0); }
+};
 template <class T>
 struct Normalise {
   const T* x;
   Index3 nchw;
-  const T *mean, *invstd, *gamma, *beta;
+  ChannelParameters<T> channel;
   T* y;
-  HFC_HOST_DEVICE void operator()(std::int64_t i) const {
-    const std::int64_t ch = nchw.middle(i);
-    const T scale = invstd[ch] * gamma[ch], shift = beta[ch] - mean[ch] * scale;
-    y[i] = x[i] * scale + shift;
-  }
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const { y[i] = channel.clamp(channel.affine(nchw.middle(i))(x[i])); }
 };
 template <class T>
 struct GradientMoments {
-  const T *dy, *x, *mean;
+  const T *dy, *x;
+  ChannelParameters<T> channel;
   std::int64_t c, plane;
   HFC_HOST_DEVICE DoubleSums<2> operator()(std::int64_t b, std::int64_t ch, std::int64_t p) const {
     const std::int64_t i = (b * c + ch) * plane + p;
-    const double g = dy[i];
-    return {{g, g * (double(x[i]) - double(mean[ch]))}};
+    const double g = channel.passed(dy[i], x[i], ch);
+    return {{g, g * (double(x[i]) - double(channel.mean[ch]))}};
   }
 };
 // dgamma, dbeta, and the two means the dx pass needs (coef[2 ch], coef[2 ch + 1]).
@@ -76,12 +85,13 @@ template <class T>
 struct NormaliseBackward {
   const T *dy, *x;
   Index3 nchw;
-  const T *mean, *invstd, *gamma, *coef;
+  ChannelParameters<T> channel;
+  const T* coef;
   T* dx;
   HFC_HOST_DEVICE void operator()(std::int64_t i) const {
     const std::int64_t ch = nchw.middle(i);
-    const T is = invstd[ch], xhat = (x[i] - mean[ch]) * is;
-    dx[i] = gamma[ch] * is * (dy[i] - coef[2 * ch] - xhat * coef[2 * ch + 1]);
+    const T is = channel.invstd[ch], xhat = (x[i] - channel.mean[ch]) * is;
+    dx[i] = channel.gamma[ch] * is * (channel.passed(dy[i], x[i], ch) - coef[2 * ch] - xhat * coef[2 * ch + 1]);
   }
 };
 template <class T>
@@ -113,23 +123,24 @@ void batch_norm_stats_kernel(B, const T* x, std::int64_t n, std::int64_t c, std:
 template <class B, class T>
   requires RunsCudaAlgorithms<B>
 void batch_norm_apply_kernel(B, const T* x, std::int64_t n, std::int64_t c, std::int64_t plane, const T* mean,
-                             const T* invstd, const T* gamma, const T* beta, T* y) {
+                             const T* invstd, const T* gamma, const T* beta, batch_norm_rules::Clamp<T> clamp, T* y) {
   FastDivider::check_range(n * c * plane, "batch_norm");
-  executor_t<B>::for_each(n * c * plane, detail::Normalise<T>{x, {c, plane}, mean, invstd, gamma, beta, y});
+  executor_t<B>::for_each(n * c * plane, detail::Normalise<T>{x, {c, plane}, {mean, invstd, gamma, beta, clamp}, y});
 }
 template <class B, class T>
   requires RunsCudaAlgorithms<B>
 void batch_norm_backward_kernel(B, const T* dy, const T* x, std::int64_t n, std::int64_t c, std::int64_t plane,
-                                const T* mean, const T* invstd, const T* gamma, bool batch_stats, T* dx, T* dgamma,
-                                T* dbeta) {
+                                const T* mean, const T* invstd, const T* gamma, const T* beta,
+                                batch_norm_rules::Clamp<T> clamp, bool batch_stats, T* dx, T* dgamma, T* dbeta) {
   using Exec = executor_t<B>;
-  const auto sums = Exec::template channel_sums<2>(detail::GradientMoments<T>{dy, x, mean, c, plane}, n, c, plane);
+  const detail::ChannelParameters<T> channel{mean, invstd, gamma, beta, clamp};
+  const auto sums = Exec::template channel_sums<2>(detail::GradientMoments<T>{dy, x, channel, c, plane}, n, c, plane);
   typename Exec::template Buffer<T> coef(2 * c);
   Exec::for_each(c, detail::FinishGradients<T>{sums.view(), double(n * plane), invstd, batch_stats, dgamma, dbeta,
                                                coef.get()});
   if (dx) {
     FastDivider::check_range(n * c * plane, "batch_norm_backward");
-    Exec::for_each(n * c * plane, detail::NormaliseBackward<T>{dy, x, {c, plane}, mean, invstd, gamma, coef.get(), dx});
+    Exec::for_each(n * c * plane, detail::NormaliseBackward<T>{dy, x, {c, plane}, channel, coef.get(), dx});
   }
 }
 template <class B, class T>
