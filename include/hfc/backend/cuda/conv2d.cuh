@@ -4,7 +4,8 @@
 // The GEMM path works on a chunk of samples at once in channel-major layout: im2col writes
 // col[g][r][j] with r = (ci, ky, kx) < patch and j = (sample, oy, ox) over the whole chunk, so that
 // each group's product is one large GEMM (PyTorch's fallback without cuDNN runs one GEMM per
-// sample):
+// sample; one sample's channel-major output or output gradient is its NCHW one, so a chunk of one
+// skips the scatter, without a bias, and the gather):
 //   forward   Y[g]  = W[g] col[g]            (og x chunk*P), then scattered to NCHW (+ bias)
 //   weight    dW[g] += dY[g] col[g]^T         dY gathered from NCHW into the same layout
 //   input     dcol[g] = W[g]^T dY[g],         then col2im into dx
@@ -310,9 +311,9 @@ inline bool direct_convolution(const Conv2dDims& d) {
 // and the callers check.
 template <class T>
 std::int64_t conv_chunk(const Conv2dDims& d) {
-  const auto workspace = std::min<std::int64_t>(
-      static_cast<std::int64_t>(std::min<std::size_t>(Context::get().conv_workspace_bytes / sizeof(T), std::size_t(1) << 40)),
-      (std::int64_t(1) << 31) - 1);
+  constexpr std::size_t kIndexLimit = (std::size_t(1) << 31) - 1;
+  const auto workspace =
+      static_cast<std::int64_t>(std::min(Context::get().conv_workspace_bytes / sizeof(T), kIndexLimit));
   const std::int64_t per_sample = std::max(d.g.groups * d.patch(), d.o) * d.oh * d.ow;
   return std::clamp<std::int64_t>(workspace / std::max<std::int64_t>(per_sample, 1), 1, std::max<std::int64_t>(d.n, 1));
 }
@@ -350,15 +351,20 @@ void conv2d_forward_kernel(B, const T* x, const T* w, const T* bias, const Conv2
     if (bias) Exec::for_each(d.n * d.o * plane, detail::AddChannelBias<T>{bias, Index3(d.o, plane), y});
     return;
   }
-  typename Exec::template Buffer<T> col(d.g.groups * patch * chunk * plane), ycm(d.o * chunk * plane);
+  const auto in_place = [&](std::int64_t count) { return count == 1 && !bias; };
+  typename Exec::template Buffer<T> col(d.g.groups * patch * chunk * plane),
+      ycm(in_place(chunk) ? 0 : d.o * chunk * plane);
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const int count = static_cast<int>(std::min(chunk, d.n - n0));
     const std::int64_t cols = count * plane;
+    T* out = in_place(count) ? y + n0 * d.o * plane : ycm.get();
     Exec::for_each(d.g.groups * patch * cols, detail::Im2col<T>{x, d, div, Index3(patch, cols), n0, col.get()});
     for (std::int64_t g = 0; g < d.g.groups; ++g)
       Exec::gemm(Trans::no, Trans::no, og, cols, patch, T(1), w + g * og * patch, patch, col.get() + g * patch * cols,
-                 cols, T(0), ycm.get() + g * og * cols, cols, tf32);
-    Exec::for_each(d.o * cols, detail::ScatterOutput<T>{ycm.get(), bias, Index3(d.o, plane), n0, d.o, plane, cols, y});
+                 cols, T(0), out + g * og * cols, cols, tf32);
+    if (!in_place(count))
+      Exec::for_each(d.o * cols,
+                     detail::ScatterOutput<T>{ycm.get(), bias, Index3(d.o, plane), n0, d.o, plane, cols, y});
   }
 }
 
@@ -402,21 +408,23 @@ void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2d
   }
   if (!dx && !dw) return;
   const std::int64_t patch = d.patch(), og = d.o_per_group(), chunk = detail::conv_chunk<T>(d);
-  typename Exec::template Buffer<T> col(d.g.groups * patch * chunk * plane), dycm(d.o * chunk * plane);
+  typename Exec::template Buffer<T> col(d.g.groups * patch * chunk * plane), dycm(chunk == 1 ? 0 : d.o * chunk * plane);
   for (std::int64_t n0 = 0; n0 < d.n; n0 += chunk) {
     const int count = static_cast<int>(std::min(chunk, d.n - n0));
     const std::int64_t cols = count * plane;
-    Exec::for_each(d.o * cols, detail::GatherOutputGrad<T>{dy, Index3(d.o, plane), n0, d.o, plane, cols, dycm.get()});
+    const T* dyc = count == 1 ? dy + n0 * d.o * plane : dycm.get();
+    if (count > 1)
+      Exec::for_each(d.o * cols, detail::GatherOutputGrad<T>{dy, Index3(d.o, plane), n0, d.o, plane, cols, dycm.get()});
     if (dw) {
       Exec::for_each(d.g.groups * patch * cols, detail::Im2col<T>{x, d, div, Index3(patch, cols), n0, col.get()});
       for (std::int64_t g = 0; g < d.g.groups; ++g)
-        Exec::gemm(Trans::no, Trans::yes, og, patch, cols, T(1), dycm.get() + g * og * cols, cols,
+        Exec::gemm(Trans::no, Trans::yes, og, patch, cols, T(1), dyc + g * og * cols, cols,
                    col.get() + g * patch * cols, cols, T(1), dw + g * og * patch, patch, tf32);
     }
     if (dx) {
       for (std::int64_t g = 0; g < d.g.groups; ++g)  // col is free again: the GEMMs above ran first
         Exec::gemm(Trans::yes, Trans::no, patch, cols, og, T(1), w + g * og * patch, patch,
-                   dycm.get() + g * og * cols, cols, T(0), col.get() + g * patch * cols, cols, tf32);
+                   dyc + g * og * cols, cols, T(0), col.get() + g * patch * cols, cols, tf32);
       Exec::for_each(count * d.c * d.h * d.w, detail::Col2im<T>{col.get(), d, div, n0, cols, accumulate_dx, dx});
     }
   }
