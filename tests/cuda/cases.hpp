@@ -282,6 +282,8 @@ std::map<std::string, std::function<Outputs()>> all_cases() {
       {"conv grouped, dilated, stride 2, GEMM chunks of 1 sample of 3", [=] { return conv_in_chunks<B>(1, 3, 8, 12, 11, 6, 3, g(2, 2, 2, 2), false); }},
       // A plain 1x1 whose [o x c] weights outnumber its planes takes the weight gradient through columns.
       {"conv 1x1 on a 2 x 3 map with bias, GEMM chunks of 2 samples of 3", [=] { return conv_in_chunks<B>(2, 3, 16, 2, 3, 24, 1, g(1, 0), true, true); }},
+      // 14,400 columns: the weight gradient's GEMM in six segments of 2,058 and one of 2,052.
+      {"conv 3x3 on 60 x 60 maps, weight gradient in k segments", [=] { return conv<B>(4, 6, 60, 60, 8, 3, g(1, 1), false); }},
       {"batch norm, training", [] { return batch_norm<B>(true); }},
       {"batch norm, eval", [] { return batch_norm<B>(false); }},
       {"batch norm with ReLU6 fused, training", [] { return batch_norm<B>(true, BatchNormActivation::relu6); }},

@@ -277,8 +277,9 @@ inline bool is_plain_pointwise(const Conv2dDims& d) { return d.is_pointwise() &&
 inline bool pointwise_weight_grad_per_sample(const Conv2dDims& d) {
   return is_plain_pointwise(d) && d.o * d.c <= (d.o + d.c) * d.oh * d.ow;
 }
+// dw[i] += the sum of n products of `size` elements, in their order.
 template <class T>
-struct AddSampleProducts {
+struct AddProducts {
   const T* products;  // n x size
   std::int64_t n, size;
   T* dw;
@@ -288,6 +289,17 @@ struct AddSampleProducts {
     dw[i] += T(sum);
   }
 };
+
+// Segments of the k axis (chunk * P columns) for the GEMM path's weight gradient. Its output,
+// og x patch, is a few 128 x 128 tiles where k is largest (the stem at 224 px: 64 x 49 outputs,
+// k = 401,408; layer1: 64 x 576, k = 100,352), and a GEMM spreads its work over output tiles: split
+// or not inside cuBLAS, most of the GPU's SMs could sit idle. Each segment's product is one GEMM of
+// a strided batch, about two per SM (132 on an H100/H200), of at least 2048 columns each.
+inline std::int64_t weight_grad_segments(std::int64_t og, std::int64_t patch, std::int64_t k) {
+  constexpr std::int64_t kTile = 128, kWantedGemms = 264, kMinColumns = 2048;
+  const std::int64_t tiles = ((og + kTile - 1) / kTile) * ((patch + kTile - 1) / kTile);
+  return std::clamp<std::int64_t>(kWantedGemms / tiles, 1, std::max<std::int64_t>(k / kMinColumns, 1));
+}
 
 template <class T>
 struct AddChannelBias {
@@ -326,6 +338,23 @@ void check_index_range(const Conv2dDims& d, const std::string& what) {
   if (!direct_convolution(d))
     FastDivider::check_range(d.g.groups * d.patch() * conv_chunk<T>(d) * d.oh * d.ow,
                              (what + " (im2col of one sample)").c_str());
+}
+
+// dw (og x patch) += a (og x k) b^T (b: patch x k), both with rows k apart, as weight_grad_segments
+// says: the segments' products in a strided batch (a last, shorter one apart), then their sum.
+template <class Exec, class T>
+void add_weight_gradient(const T* a, const T* b, std::int64_t og, std::int64_t patch, std::int64_t k, T* dw,
+                         bool tf32) {
+  const std::int64_t segments = weight_grad_segments(og, patch, k), size = og * patch;
+  if (segments == 1) return Exec::gemm(Trans::no, Trans::yes, og, patch, k, T(1), a, k, b, k, T(1), dw, patch, tf32);
+  const std::int64_t length = (k + segments - 1) / segments, whole = k / length, rest = k - whole * length;
+  typename Exec::template Buffer<T> products((whole + (rest > 0)) * size);
+  Exec::gemm_batched(Trans::no, Trans::yes, og, patch, length, T(1), a, k, length, b, k, length, T(0), products.get(),
+                     patch, size, whole, tf32);
+  if (rest > 0)
+    Exec::gemm(Trans::no, Trans::yes, og, patch, rest, T(1), a + whole * length, k, b + whole * length, k, T(0),
+               products.get() + whole * size, patch, tf32);
+  Exec::for_each(size, AddProducts<T>{products.get(), whole + (rest > 0), size, dw});
 }
 
 }  // namespace detail
@@ -403,7 +432,7 @@ void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2d
     typename Exec::template Buffer<T> products(d.n * d.o * d.c);
     Exec::gemm_batched(Trans::no, Trans::yes, d.o, d.c, plane, T(1), dy, plane, d.o * plane, x, plane, d.c * plane,
                        T(0), products.get(), d.c, d.o * d.c, d.n, tf32);
-    Exec::for_each(d.o * d.c, detail::AddSampleProducts<T>{products.get(), d.n, d.o * d.c, dw});
+    Exec::for_each(d.o * d.c, detail::AddProducts<T>{products.get(), d.n, d.o * d.c, dw});
     dw = nullptr;
   }
   if (!dx && !dw) return;
@@ -418,8 +447,8 @@ void conv2d_backward_kernel(B, const T* dy, const T* x, const T* w, const Conv2d
     if (dw) {
       Exec::for_each(d.g.groups * patch * cols, detail::Im2col<T>{x, d, div, Index3(patch, cols), n0, col.get()});
       for (std::int64_t g = 0; g < d.g.groups; ++g)
-        Exec::gemm(Trans::no, Trans::yes, og, patch, cols, T(1), dyc + g * og * cols, cols,
-                   col.get() + g * patch * cols, cols, T(1), dw + g * og * patch, patch, tf32);
+        detail::add_weight_gradient<Exec>(dyc + g * og * cols, col.get() + g * patch * cols, og, patch, cols,
+                                          dw + g * og * patch, tf32);
     }
     if (dx) {
       for (std::int64_t g = 0; g < d.g.groups; ++g)  // col is free again: the GEMMs above ran first
