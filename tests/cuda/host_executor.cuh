@@ -19,11 +19,40 @@
 #include <type_traits>
 #include <vector>
 
+#include <map>
+#include <string>
+
 #include <hfc/cuda.cuh>
 
 #include "register_svd_host.hpp"
 
 namespace hfc::cuda_backend {
+
+// What the GPU would launch, counted while a LaunchCounter is active (count_launches.cu): each
+// kernel body, GEMM or batch of GEMMs, channel sum, SVD and frequency filter the host executor
+// runs, by kind (kernel bodies and channel sums by their type's name). With count_only the work
+// itself is skipped and the results are garbage, so that a 224-px training step takes seconds.
+struct LaunchCounter {
+  std::map<std::string, std::int64_t> by_name;
+  bool count_only = false;
+  LaunchCounter* outer = nullptr;
+
+  explicit LaunchCounter(bool skip_work) : count_only(skip_work), outer(active()) { active() = this; }
+  ~LaunchCounter() { active() = outer; }
+  LaunchCounter(const LaunchCounter&) = delete;
+  LaunchCounter& operator=(const LaunchCounter&) = delete;
+  static LaunchCounter*& active() {
+    static LaunchCounter* counter = nullptr;
+    return counter;
+  }
+  // Counts `name` when a counter is active; true when the work is to be skipped.
+  static bool count(const std::string& name) {
+    LaunchCounter* c = active();
+    if (!c) return false;
+    ++c->by_name[name];
+    return c->count_only;
+  }
+};
 
 template <class T>
 class HostBuffer {
@@ -41,6 +70,7 @@ class HostChannelSums {
   template <class Terms>
   HostChannelSums(const Terms& terms, std::int64_t n, std::int64_t c, std::int64_t plane)
       : sums_(static_cast<std::size_t>(std::max<std::int64_t>(c * K, 1)), 0.0) {
+    if (LaunchCounter::count("channel sums " + launch_type_name<Terms>())) return;
     for (std::int64_t ch = 0; ch < c; ++ch)
       for (std::int64_t b = 0; b < n; ++b)
         for (std::int64_t p = 0; p < plane; ++p) {
@@ -60,12 +90,33 @@ struct HostExec {
 
   template <class Body>
   static void for_each(std::int64_t n, const Body& body) {
+    if (n <= 0 || LaunchCounter::count(launch_type_name<Body>())) return;
     for (std::int64_t i = 0; i < n; ++i) body(i);
   }
   // Row-major C = alpha op(A) op(B) + beta C, sums in double; beta = 0 ignores C, as BLAS does.
   template <class T>
   static void gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
                    std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc, bool /*tf32*/) {
+    if (m == 0 || n == 0 || LaunchCounter::count("cublasGemmEx")) return;
+    multiply(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+  template <class T>
+  static void gemm_batched(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+                           std::int64_t lda, std::int64_t stride_a, const T* b, std::int64_t ldb, std::int64_t stride_b,
+                           T beta, T* c, std::int64_t ldc, std::int64_t stride_c, std::int64_t batch, bool /*tf32*/) {
+    if (m == 0 || n == 0 || batch == 0 || LaunchCounter::count("cublasGemmStridedBatchedEx")) return;
+    for (std::int64_t i = 0; i < batch; ++i)
+      multiply(ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, c + i * stride_c, ldc);
+  }
+  template <int K, class Terms>
+  static HostChannelSums<K> channel_sums(const Terms& terms, std::int64_t n, std::int64_t c, std::int64_t plane) {
+    return HostChannelSums<K>(terms, n, c, plane);
+  }
+
+ private:
+  template <class T>
+  static void multiply(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+                       std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
     for (std::int64_t i = 0; i < m; ++i)
       for (std::int64_t j = 0; j < n; ++j) {
         double sum = 0;
@@ -77,17 +128,6 @@ struct HostExec {
         T& out = c[i * ldc + j];
         out = T(alpha * sum + (beta == T(0) ? 0.0 : double(beta) * double(out)));
       }
-  }
-  template <class T>
-  static void gemm_batched(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
-                           std::int64_t lda, std::int64_t stride_a, const T* b, std::int64_t ldb, std::int64_t stride_b,
-                           T beta, T* c, std::int64_t ldc, std::int64_t stride_c, std::int64_t batch, bool tf32) {
-    for (std::int64_t i = 0; i < batch; ++i)
-      gemm(ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, c + i * stride_c, ldc, tf32);
-  }
-  template <int K, class Terms>
-  static HostChannelSums<K> channel_sums(const Terms& terms, std::int64_t n, std::int64_t c, std::int64_t plane) {
-    return HostChannelSums<K>(terms, n, c, plane);
   }
 };
 
@@ -126,6 +166,7 @@ void transfer(From, To, const T* src, std::int64_t n, T* dst) {
 // w_j / sigma_j, the right factor the rotations.
 template <class T>
 void svd_kernel(cuda_on_host, const T* a, std::int64_t batch, std::int64_t m, std::int64_t n, T* s, T* u, T* v) {
+  if (batch == 0 || LaunchCounter::count("svd")) return;
   if constexpr (std::is_same_v<T, float>)
     if (test::register_jacobi_svd_on_host(a, batch, m, n, s, u, v)) return;
   const bool wide = m < n;
@@ -195,6 +236,7 @@ void svd_kernel(cuda_on_host, const T* a, std::int64_t batch, std::int64_t m, st
 template <class T>
 void frequency_filter_kernel(cuda_on_host, const T* in, T* out, std::int64_t maps, std::int64_t h, std::int64_t w,
                              const T* response) {
+  if (maps == 0 || LaunchCounter::count("frequency filter")) return;
   using C = std::complex<double>;
   const double pi = std::acos(-1.0);
   auto dft = [&](std::vector<C>& data, std::int64_t count, std::int64_t length, std::int64_t stride,
