@@ -284,6 +284,11 @@ std::map<std::string, std::function<Outputs()>> all_cases() {
       {"conv 1x1 on a 2 x 3 map with bias, GEMM chunks of 2 samples of 3", [=] { return conv_in_chunks<B>(2, 3, 16, 2, 3, 24, 1, g(1, 0), true, true); }},
       // 14,400 columns: the weight gradient's GEMM in six segments of 2,058 and one of 2,052.
       {"conv 3x3 on 60 x 60 maps, weight gradient in k segments", [=] { return conv<B>(4, 6, 60, 60, 8, 3, g(1, 1), false); }},
+      // 8,192 columns: four segments of 2,048, none shorter.
+      {"conv 3x3 on 64 x 64 maps, weight gradient in whole k segments", [=] { return conv<B>(2, 6, 64, 64, 8, 3, g(1, 1), false); }},
+      // Two groups, each 6,728 columns: two segments of 2,243 and one of 2,242.
+      {"conv 3x3 in two groups on 58 x 58 maps, weight gradient in k segments", [=] { return conv<B>(2, 8, 58, 58, 6, 3, g(1, 1, 1, 2), false); }},
+      {"conv 3x3 without bias, GEMM chunks of 2 samples of 3 (the last in place)", [=] { return conv_in_chunks<B>(2, 3, 6, 9, 11, 8, 3, g(1, 1), false); }},
       {"batch norm, training", [] { return batch_norm<B>(true); }},
       {"batch norm, eval", [] { return batch_norm<B>(false); }},
       {"batch norm with ReLU6 fused, training", [] { return batch_norm<B>(true, BatchNormActivation::relu6); }},

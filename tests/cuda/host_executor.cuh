@@ -70,7 +70,7 @@ class HostChannelSums {
   template <class Terms>
   HostChannelSums(const Terms& terms, std::int64_t n, std::int64_t c, std::int64_t plane)
       : sums_(static_cast<std::size_t>(std::max<std::int64_t>(c * K, 1)), 0.0) {
-    if (LaunchCounter::count("channel sums " + launch_type_name<Terms>())) return;
+    if (c > 0 && LaunchCounter::active() && LaunchCounter::count("channel sums " + launch_type_name<Terms>())) return;
     for (std::int64_t ch = 0; ch < c; ++ch)
       for (std::int64_t b = 0; b < n; ++b)
         for (std::int64_t p = 0; p < plane; ++p) {

@@ -74,8 +74,9 @@ Tensor<T, B> batch_norm(const Tensor<T, B>& x, const BatchNormStatistics<T, B>& 
 }
 
 // Returns dx for dy, the gradient of batch_norm's output (after the activation); adds into dgamma
-// and dbeta. batch_stats: whether forward used the batch's statistics. The forward's beta and
-// activation.
+// and dbeta. batch_stats: whether forward used the batch's statistics. gamma, beta and the
+// activation must be the forward's: where the activation passed the gradient is recomputed from
+// them.
 template <Scalar T, Backend B>
 Tensor<T, B> batch_norm_backward(const Tensor<T, B>& dy, const Tensor<T, B>& x, const BatchNormStatistics<T, B>& s,
                                  const Tensor<T, B>& gamma, const Tensor<T, B>& beta, bool batch_stats,

@@ -136,16 +136,20 @@ void batch_norm_backward_kernel(cpu, const T* dy, const T* x, std::int64_t n, st
     const T scale = T(gamma[ch] * is);
     const T mean_dy = batch_stats ? T(sum_dy / count) : T(0);
     const T mean_dy_xhat = batch_stats ? T(sum_dy_xhat / count) : T(0);
-    for (std::int64_t b = 0; b < n; ++b) {
-      const T* dyp = dy + (b * c + ch) * plane;
-      const T* xp = x + (b * c + ch) * plane;
-      T* dxp = dx + (b * c + ch) * plane;
-      for (std::int64_t p = 0; p < plane; ++p) {
-        const T xhat = (xp[p] - T(mu)) * T(is);
-        const T g = clamp.passes(affine(xp[p])) ? dyp[p] : T(0);
-        dxp[p] = scale * (g - mean_dy - xhat * mean_dy_xhat);
+    const auto dx_pass = [&]<bool Clamped>() {
+      for (std::int64_t b = 0; b < n; ++b) {
+        const T* dyp = dy + (b * c + ch) * plane;
+        const T* xp = x + (b * c + ch) * plane;
+        T* dxp = dx + (b * c + ch) * plane;
+        for (std::int64_t p = 0; p < plane; ++p) {
+          const T xhat = (xp[p] - T(mu)) * T(is);
+          const T g = !Clamped || clamp.passes(affine(xp[p])) ? dyp[p] : T(0);
+          dxp[p] = scale * (g - mean_dy - xhat * mean_dy_xhat);
+        }
       }
-    }
+    };
+    if (clamp.on) dx_pass.template operator()<true>();
+    else dx_pass.template operator()<false>();
   }
 }
 

@@ -43,8 +43,10 @@ struct ChannelParameters {
   HFC_HOST_DEVICE batch_norm_rules::ChannelAffine<T> affine(std::int64_t ch) const {
     return {mean[ch], invstd[ch], gamma[ch], beta[ch]};
   }
-  // dy where the clamp passes the gradient of x's output, else 0
-  HFC_HOST_DEVICE T passed(T dy, T x, std::int64_t ch) const { return clamp.passes(affine(ch)(x)) ? dy : T(0); }
+  // dy where the clamp passes the gradient of x's output, else 0 (without a clamp, no loads for it)
+  HFC_HOST_DEVICE T passed(T dy, T x, std::int64_t ch) const {
+    return !clamp.on || clamp.passes(affine(ch)(x)) ? dy : T(0);
+  }
 };
 template <class T>
 struct Normalise {
