@@ -1,7 +1,11 @@
 #pragma once
-// BatchNorm's per-channel affine map and the clamp it may apply in the same pass (BatchNorm2d
-// followed by ReLU or ReLU6), written once for every backend. The backward recomputes the clamp's
-// mask from x, so forward and backward form x * scale + shift from the same code here.
+// BatchNorm's per-channel rules, written once for every backend: the affine map and the clamp it
+// may apply in the same pass (BatchNorm2d followed by ReLU or ReLU6; the backward recomputes the
+// clamp's mask from x, so forward and backward form x * scale + shift from the same code here),
+// the inverse standard deviation, and the running statistics' update.
+#include <cmath>
+#include <cstdint>
+
 #include "hfc/backend/host_device.hpp"
 
 namespace hfc::batch_norm_rules {
@@ -25,6 +29,25 @@ struct Clamp {
   HFC_HOST_DEVICE T operator()(T v) const { return on ? (v < lo ? lo : (hi < v ? hi : v)) : v; }
   // Bitwise, not short-circuit: no branch for the cpu loops' vectoriser to give up on.
   HFC_HOST_DEVICE bool passes(T v) const { return (!on) | ((v > lo) & (v < hi)); }
+};
+
+// 1 / sqrt(var + eps), in double.
+template <class T>
+HFC_HOST_DEVICE T inverse_std(T var, double eps) {
+  return T(1.0 / sqrt(double(var) + eps));
+}
+
+// The running statistics' step towards a batch's (training): running = (1 - momentum) running +
+// momentum * batch, with the variance unbiased by n / (n - 1). Null pointers: no running statistics.
+template <class T>
+struct RunningUpdate {
+  T *mean, *var;
+  double momentum, unbiased;
+  HFC_HOST_DEVICE void operator()(std::int64_t ch, T batch_mean, T batch_var) const {
+    if (!mean) return;
+    mean[ch] = T((1 - momentum) * mean[ch] + momentum * batch_mean);
+    var[ch] = T((1 - momentum) * var[ch] + momentum * batch_var * unbiased);
+  }
 };
 
 }  // namespace hfc::batch_norm_rules

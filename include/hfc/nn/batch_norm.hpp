@@ -40,8 +40,7 @@ class BatchNorm2d : public TrainingFlag {
           " channels, the layer was built for ", channels());
     BatchNormStatistics<T, B> stats;
     if (training_) {
-      stats = batch_norm_statistics(x, eps_);
-      batch_norm_update_running(stats, x, momentum_, running_mean, running_var);
+      stats = batch_norm_statistics(x, eps_, RunningStatistics<T, B>{running_mean, running_var, momentum_});
       ++num_batches_tracked.data()[0];
     } else {
       stats = batch_norm_running_statistics(running_mean, running_var, eps_);

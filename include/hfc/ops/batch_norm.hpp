@@ -27,17 +27,48 @@ struct BatchNormStatistics {
   Tensor<T, B> invstd;  // [C], 1 / sqrt(var + eps)
 };
 
-// The batch's statistics. Needs more than one value per channel, as PyTorch does in training.
+// The running statistics a training step moves towards the batch's: running <- (1 - momentum)
+// running + momentum * batch, the variance unbiased by n/(n-1).
 template <Scalar T, Backend B>
-BatchNormStatistics<T, B> batch_norm_statistics(const Tensor<T, B>& x, double eps) {
+struct RunningStatistics {
+  Tensor<T, B>& mean;
+  Tensor<T, B>& var;
+  double momentum;
+};
+
+namespace detail {
+template <Scalar T, Backend B>
+BatchNormStatistics<T, B> batch_norm_statistics(const Tensor<T, B>& x, double eps,
+                                                const RunningStatistics<T, B>* running) {
   check_rank(x, 4, "batch_norm: input");
   const std::int64_t n = x.size(0), c = x.size(1), plane = x.size(2) * x.size(3);
   check(n * plane > 1, "batch_norm: expected more than 1 value per channel when training, got input of shape ",
         x.shape());
-  BatchNormStatistics<T, B> s{Tensor<T, B>::empty(Shape{c}), Tensor<T, B>::empty(Shape{c}), Tensor<T, B>::empty(Shape{c})};
-  batch_norm_stats_kernel(B{}, x.data(), n, c, plane, s.mean.data(), s.var.data());
-  inverse_std_kernel(B{}, s.var.data(), c, eps, s.invstd.data());
+  batch_norm_rules::RunningUpdate<T> update{nullptr, nullptr, 0.0, 1.0};
+  if (running) {
+    check_shape(running->mean, Shape{c}, "batch_norm: running_mean");
+    check_shape(running->var, Shape{c}, "batch_norm: running_var");
+    const double count = double(n * plane);
+    update = {running->mean.data(), running->var.data(), running->momentum, count / (count - 1)};
+  }
+  BatchNormStatistics<T, B> s{Tensor<T, B>::empty(Shape{c}), Tensor<T, B>::empty(Shape{c}),
+                              Tensor<T, B>::empty(Shape{c})};
+  batch_norm_stats_kernel(B{}, x.data(), n, c, plane, eps, update, s.mean.data(), s.var.data(), s.invstd.data());
   return s;
+}
+}  // namespace detail
+
+// The batch's statistics. Needs more than one value per channel, as PyTorch does in training.
+template <Scalar T, Backend B>
+BatchNormStatistics<T, B> batch_norm_statistics(const Tensor<T, B>& x, double eps) {
+  return detail::batch_norm_statistics(x, eps, static_cast<const RunningStatistics<T, B>*>(nullptr));
+}
+// The same, and the running statistics' step towards them, in one pass over the channels (on the
+// GPU, one launch after the sums).
+template <Scalar T, Backend B>
+BatchNormStatistics<T, B> batch_norm_statistics(const Tensor<T, B>& x, double eps,
+                                                const RunningStatistics<T, B>& running) {
+  return detail::batch_norm_statistics(x, eps, &running);
 }
 
 // Statistics taken from running buffers (eval mode).
@@ -47,15 +78,6 @@ BatchNormStatistics<T, B> batch_norm_running_statistics(const Tensor<T, B>& runn
   BatchNormStatistics<T, B> s{running_mean, running_var, Tensor<T, B>::empty(running_var.shape())};
   inverse_std_kernel(B{}, running_var.data(), running_var.numel(), eps, s.invstd.data());
   return s;
-}
-
-// running <- (1 - momentum) running + momentum * batch, the variance unbiased by n/(n-1).
-template <Scalar T, Backend B>
-void batch_norm_update_running(const BatchNormStatistics<T, B>& s, const Tensor<T, B>& x, double momentum,
-                               Tensor<T, B>& running_mean, Tensor<T, B>& running_var) {
-  const double count = double(x.size(0) * x.size(2) * x.size(3));
-  batch_norm_running_update_kernel(B{}, s.mean.data(), s.var.data(), s.mean.numel(), momentum, count / (count - 1),
-                                   running_mean.data(), running_var.data());
 }
 
 // activation(x_hat * gamma + beta).

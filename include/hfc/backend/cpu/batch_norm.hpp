@@ -35,9 +35,11 @@ std::array<double, K> lane_sums(std::int64_t count, Terms&& terms) {
 }
 }  // namespace detail
 
-// mean[c] and the biased variance var[c] of channel c over the batch and the plane.
+// mean[c] and the biased variance var[c] of channel c over the batch and the plane, invstd[c] with
+// eps, and the running statistics' update (training).
 template <class T>
-void batch_norm_stats_kernel(cpu, const T* x, std::int64_t n, std::int64_t c, std::int64_t plane, T* mean, T* var) {
+void batch_norm_stats_kernel(cpu, const T* x, std::int64_t n, std::int64_t c, std::int64_t plane, double eps,
+                             batch_norm_rules::RunningUpdate<T> running, T* mean, T* var, T* invstd) {
   const double count = double(n * plane);
 #pragma omp parallel for schedule(static)
   for (std::int64_t ch = 0; ch < c; ++ch) {
@@ -57,6 +59,8 @@ void batch_norm_stats_kernel(cpu, const T* x, std::int64_t n, std::int64_t c, st
     }
     mean[ch] = T(mu);
     var[ch] = T(sq / count);
+    invstd[ch] = batch_norm_rules::inverse_std(var[ch], eps);
+    running(ch, mean[ch], var[ch]);
   }
 }
 
@@ -153,20 +157,10 @@ void batch_norm_backward_kernel(cpu, const T* dy, const T* x, std::int64_t n, st
   }
 }
 
-// running = (1 - momentum) running + momentum * batch statistic, with the unbiased variance.
-template <class T>
-void batch_norm_running_update_kernel(cpu, const T* mean, const T* var, std::int64_t c, double momentum,
-                                      double unbiased, T* running_mean, T* running_var) {
-  for (std::int64_t ch = 0; ch < c; ++ch) {
-    running_mean[ch] = T((1 - momentum) * running_mean[ch] + momentum * mean[ch]);
-    running_var[ch] = T((1 - momentum) * running_var[ch] + momentum * var[ch] * unbiased);
-  }
-}
-
-// invstd = 1 / sqrt(var + eps)
+// invstd = 1 / sqrt(var + eps) (eval: of the running variance)
 template <class T>
 void inverse_std_kernel(cpu, const T* var, std::int64_t c, double eps, T* invstd) {
-  for (std::int64_t ch = 0; ch < c; ++ch) invstd[ch] = T(1.0 / std::sqrt(double(var[ch]) + eps));
+  for (std::int64_t ch = 0; ch < c; ++ch) invstd[ch] = batch_norm_rules::inverse_std(var[ch], eps);
 }
 
 }  // namespace hfc::cpu_backend

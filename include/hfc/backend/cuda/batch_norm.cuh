@@ -22,17 +22,21 @@ struct ShiftedMoments {
     return {{d, d * d}};
   }
 };
+// mean, var and invstd of a channel, and the running statistics' step (one launch per BatchNorm).
 template <class T>
 struct FinishStatistics {
   ChannelSumsView<2> sums;
   const T* x;
   std::int64_t plane;
-  double count;
-  T *mean, *var;
+  double count, eps;
+  batch_norm_rules::RunningUpdate<T> running;
+  T *mean, *var, *invstd;
   HFC_HOST_DEVICE void operator()(std::int64_t ch) const {
     const double m1 = sums.total(ch, 0) / count, m2 = sums.total(ch, 1) / count;
     mean[ch] = T(double(x[ch * plane]) + m1);
     var[ch] = T(m2 - m1 * m1 > 0.0 ? m2 - m1 * m1 : 0.0);
+    invstd[ch] = batch_norm_rules::inverse_std(var[ch], eps);
+    running(ch, mean[ch], var[ch]);
   }
 };
 // BatchNorm's per-channel parameters, and the clamp it may apply after them.
@@ -97,30 +101,22 @@ struct NormaliseBackward {
   }
 };
 template <class T>
-struct RunningUpdate {
-  const T *mean, *var;
-  double momentum, unbiased;
-  T *running_mean, *running_var;
-  HFC_HOST_DEVICE void operator()(std::int64_t ch) const {
-    running_mean[ch] = T((1 - momentum) * running_mean[ch] + momentum * mean[ch]);
-    running_var[ch] = T((1 - momentum) * running_var[ch] + momentum * var[ch] * unbiased);
-  }
-};
-template <class T>
 struct InverseStd {
   const T* var;
   double eps;
   T* invstd;
-  HFC_HOST_DEVICE void operator()(std::int64_t ch) const { invstd[ch] = T(1.0 / sqrt(double(var[ch]) + eps)); }
+  HFC_HOST_DEVICE void operator()(std::int64_t ch) const { invstd[ch] = batch_norm_rules::inverse_std(var[ch], eps); }
 };
 }  // namespace detail
 
 template <class B, class T>
   requires RunsCudaAlgorithms<B>
-void batch_norm_stats_kernel(B, const T* x, std::int64_t n, std::int64_t c, std::int64_t plane, T* mean, T* var) {
+void batch_norm_stats_kernel(B, const T* x, std::int64_t n, std::int64_t c, std::int64_t plane, double eps,
+                             batch_norm_rules::RunningUpdate<T> running, T* mean, T* var, T* invstd) {
   using Exec = executor_t<B>;
   const auto sums = Exec::template channel_sums<2>(detail::ShiftedMoments<T>{x, c, plane}, n, c, plane);
-  Exec::for_each(c, detail::FinishStatistics<T>{sums.view(), x, plane, double(n * plane), mean, var});
+  Exec::for_each(c, detail::FinishStatistics<T>{sums.view(), x, plane, double(n * plane), eps, running, mean, var,
+                                                invstd});
 }
 template <class B, class T>
   requires RunsCudaAlgorithms<B>
@@ -144,12 +140,6 @@ void batch_norm_backward_kernel(B, const T* dy, const T* x, std::int64_t n, std:
     FastDivider::check_range(n * c * plane, "batch_norm_backward");
     Exec::for_each(n * c * plane, detail::NormaliseBackward<T>{dy, x, {c, plane}, channel, coef.get(), dx});
   }
-}
-template <class B, class T>
-  requires RunsCudaAlgorithms<B>
-void batch_norm_running_update_kernel(B, const T* mean, const T* var, std::int64_t c, double momentum,
-                                      double unbiased, T* running_mean, T* running_var) {
-  executor_t<B>::for_each(c, detail::RunningUpdate<T>{mean, var, momentum, unbiased, running_mean, running_var});
 }
 template <class B, class T>
   requires RunsCudaAlgorithms<B>
