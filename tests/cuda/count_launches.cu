@@ -1,7 +1,8 @@
 // What a training step launches on the GPU, counted without a GPU: the cuda backend's algorithms run
 // on the host executor with their work skipped (host_executor.cuh's LaunchCounter), one step of each
-// network at batch 32 (zero_grad, forward, cross-entropy, backward, Adam) after a first one. The
-// counts behind docs/performance.md's launches per step; a developer's tool, not a test.
+// network at batch 32 (the benchmarks' step: zero_grad, forward, cross-entropy, backward, Adam)
+// after a first one. The counts behind docs/performance.md's launches per step; a developer's tool,
+// not a test.
 //   hfc_count_launches [--px 224] [--conv-workspace-mb MB] [--by-name]
 #include <CLI/CLI.hpp>
 
@@ -12,33 +13,24 @@
 
 #include "host_executor.cuh"
 
+#include "../../bench/training_step.hpp"
+
 namespace {
 
 using namespace hfc;
 using B = cuda_backend::cuda_on_host;
 using Counts = std::map<std::string, std::int64_t>;
 
+// The benchmarks' training step (bench/training_step.hpp), built for real and then run twice with
+// the work skipped; the second step's launches.
 template <class Net>
 Counts count_step(Attention attention, std::int64_t px) {
-  constexpr std::int64_t batch = 32;
-  Rng rng(1);
-  Net net({.in_channels = 1, .num_classes = 7, .attention = attention}, rng);
-  Adam<float, B> opt(parameters(net), {.lr = 1e-4});
-  const auto images = Tensor<float, B>::zeros(Shape{batch, 1, px, px});
-  std::vector<std::int64_t> labels(batch);
-  for (std::int64_t i = 0; i < batch; ++i) labels[std::size_t(i)] = i % 7;
-  const auto targets = Tensor<std::int64_t, cpu>::from(Shape{batch}, labels).template to<B>();
+  bench::TrainingStep<Net> training(attention, px);
   const cuda_backend::LaunchCounter counter(/*skip_work=*/true);
-  auto step = [&] {
-    opt.zero_grad();
-    const auto loss = cross_entropy(net.forward(images), targets);
-    net.backward(loss.grad);
-    opt.step();
-  };
-  step();  // buffers made on first use (optimiser state) count once, as on the GPU's first step
+  training.step();  // buffers made on first use (optimiser state) count once, as on the GPU's first step
   auto& counts = cuda_backend::LaunchCounter::active()->by_name;
   counts.clear();
-  step();
+  training.step();
   return counts;
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "hfc/backend/clamp_rule.hpp"
 #include "hfc/backend/host_device.hpp"
 
 namespace hfc::batch_norm_rules {
@@ -19,16 +20,12 @@ struct ChannelAffine {
   HFC_HOST_DEVICE T operator()(T x) const { return x * scale + shift; }
 };
 
-// y = min(max(v, lo), hi) when `on` (ReLU: lo = 0, hi = inf; ReLU6: hi = 6); NaN stays NaN, as in
-// the clamp kernels. Its gradient passes where lo < v < hi, where clamp_backward finds its output
-// strictly inside the bounds; without a clamp, everywhere.
+// The activation BatchNorm may apply after its affine map: the clamp's range when `on`.
 template <class T>
 struct Clamp {
-  T lo, hi;
+  clamp_rule::Range<T> range;
   bool on;
-  HFC_HOST_DEVICE T operator()(T v) const { return on ? (v < lo ? lo : (hi < v ? hi : v)) : v; }
-  // Bitwise, not short-circuit: no branch for the cpu loops' vectoriser to give up on.
-  HFC_HOST_DEVICE bool passes(T v) const { return (!on) | ((v > lo) & (v < hi)); }
+  HFC_HOST_DEVICE T operator()(T v) const { return on ? range(v) : v; }
 };
 
 // 1 / sqrt(var + eps), in double.

@@ -2,6 +2,7 @@
 // Batch normalisation over the (N, H, W) of each channel of an NCHW tensor.
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "hfc/backend/batch_norm_rules.hpp"
 #include "hfc/core/tensor.hpp"
@@ -16,8 +17,8 @@ enum class BatchNormActivation { none, relu, relu6 };
 
 template <Scalar T>
 batch_norm_rules::Clamp<T> batch_norm_clamp(BatchNormActivation a) {
-  if (a == BatchNormActivation::none) return {T(0), T(0), false};
-  return {T(0), a == BatchNormActivation::relu6 ? T(6) : std::numeric_limits<T>::infinity(), true};
+  if (a == BatchNormActivation::none) return {{T(0), T(0)}, false};
+  return {{T(0), a == BatchNormActivation::relu6 ? T(6) : std::numeric_limits<T>::infinity()}, true};
 }
 
 template <Scalar T, Backend B>
@@ -39,7 +40,7 @@ struct RunningStatistics {
 namespace detail {
 template <Scalar T, Backend B>
 BatchNormStatistics<T, B> batch_norm_statistics(const Tensor<T, B>& x, double eps,
-                                                const RunningStatistics<T, B>* running) {
+                                                const std::type_identity_t<RunningStatistics<T, B>>* running) {
   check_rank(x, 4, "batch_norm: input");
   const std::int64_t n = x.size(0), c = x.size(1), plane = x.size(2) * x.size(3);
   check(n * plane > 1, "batch_norm: expected more than 1 value per channel when training, got input of shape ",
@@ -61,7 +62,7 @@ BatchNormStatistics<T, B> batch_norm_statistics(const Tensor<T, B>& x, double ep
 // The batch's statistics. Needs more than one value per channel, as PyTorch does in training.
 template <Scalar T, Backend B>
 BatchNormStatistics<T, B> batch_norm_statistics(const Tensor<T, B>& x, double eps) {
-  return detail::batch_norm_statistics(x, eps, static_cast<const RunningStatistics<T, B>*>(nullptr));
+  return detail::batch_norm_statistics(x, eps, nullptr);
 }
 // The same, and the running statistics' step towards them, in one pass over the channels (on the
 // GPU, one launch after the sums).

@@ -75,7 +75,7 @@ void batch_norm_apply_kernel(cpu, const T* x, std::int64_t n, std::int64_t c, st
       const T* HFC_RESTRICT xp = x + (b * c + ch) * plane;
       T* HFC_RESTRICT yp = y + (b * c + ch) * plane;
       if (clamp.on)
-        for (std::int64_t p = 0; p < plane; ++p) yp[p] = clamp(affine(xp[p]));
+        for (std::int64_t p = 0; p < plane; ++p) yp[p] = clamp.range(affine(xp[p]));
       else
         for (std::int64_t p = 0; p < plane; ++p) yp[p] = affine(xp[p]);
     }
@@ -100,7 +100,7 @@ std::array<double, 2> gradient_sums(const T* dyp, const T* xp, std::int64_t plan
       const std::int64_t len = std::min(kBlock, plane - p0);
       const T* HFC_RESTRICT xq = xp + p0;
       const T* HFC_RESTRICT dyq = dyp + p0;
-      for (std::int64_t j = 0; j < len; ++j) g[j] = clamp.passes(affine(xq[j])) ? dyq[j] : T(0);
+      for (std::int64_t j = 0; j < len; ++j) g[j] = clamp.range.passes(affine(xq[j])) ? dyq[j] : T(0);
       const auto s = lane_sums<2>(len, [&g, xq, mu](std::int64_t j) {
         return std::array<double, 2>{double(g[j]), double(g[j]) * (double(xq[j]) - mu)};
       });
@@ -147,7 +147,7 @@ void batch_norm_backward_kernel(cpu, const T* dy, const T* x, std::int64_t n, st
         T* dxp = dx + (b * c + ch) * plane;
         for (std::int64_t p = 0; p < plane; ++p) {
           const T xhat = (xp[p] - T(mu)) * T(is);
-          const T g = !Clamped || clamp.passes(affine(xp[p])) ? dyp[p] : T(0);
+          const T g = !Clamped || clamp.range.passes(affine(xp[p])) ? dyp[p] : T(0);
           dxp[p] = scale * (g - mean_dy - xhat * mean_dy_xhat);
         }
       }

@@ -3,6 +3,7 @@
 // (backend/cpu/activation.hpp, pooling.hpp).
 #include <cstdint>
 
+#include "hfc/backend/clamp_rule.hpp"
 #include "hfc/backend/cuda/executor.cuh"
 
 namespace hfc::cuda_backend {
@@ -11,20 +12,16 @@ namespace detail {
 template <class T>
 struct Clamp {
   const T* x;
-  T lo, hi;
+  clamp_rule::Range<T> range;
   T* y;
-  // fmin/fmax would turn NaN into a bound; the comparisons keep it, as std::min/std::max do.
-  HFC_HOST_DEVICE void operator()(std::int64_t i) const {
-    const T v = x[i];
-    y[i] = v < lo ? lo : (hi < v ? hi : v);
-  }
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const { y[i] = range(x[i]); }
 };
 template <class T>
 struct ClampBackward {
   const T *dy, *y;
-  T lo, hi;
+  clamp_rule::Range<T> range;
   T* dx;
-  HFC_HOST_DEVICE void operator()(std::int64_t i) const { dx[i] = (y[i] > lo && y[i] < hi) ? dy[i] : T(0); }
+  HFC_HOST_DEVICE void operator()(std::int64_t i) const { dx[i] = range.passes(y[i]) ? dy[i] : T(0); }
 };
 template <class T>
 struct MaskedScale {
@@ -39,12 +36,12 @@ struct MaskedScale {
 template <class B, class T>
   requires RunsCudaAlgorithms<B>
 void clamp_kernel(B, const T* x, std::int64_t n, T lo, T hi, T* y) {
-  executor_t<B>::for_each(n, detail::Clamp<T>{x, lo, hi, y});
+  executor_t<B>::for_each(n, detail::Clamp<T>{x, {lo, hi}, y});
 }
 template <class B, class T>
   requires RunsCudaAlgorithms<B>
 void clamp_backward_kernel(B, const T* dy, const T* y, std::int64_t n, T lo, T hi, T* dx) {
-  executor_t<B>::for_each(n, detail::ClampBackward<T>{dy, y, lo, hi, dx});
+  executor_t<B>::for_each(n, detail::ClampBackward<T>{dy, y, {lo, hi}, dx});
 }
 template <class B, class T>
   requires RunsCudaAlgorithms<B>

@@ -49,7 +49,7 @@ struct ChannelParameters {
   }
   // dy where the clamp passes the gradient of x's output, else 0 (without a clamp, no loads for it)
   HFC_HOST_DEVICE T passed(T dy, T x, std::int64_t ch) const {
-    return !clamp.on || clamp.passes(affine(ch)(x)) ? dy : T(0);
+    return !clamp.on || clamp.range.passes(affine(ch)(x)) ? dy : T(0);
   }
 };
 template <class T>

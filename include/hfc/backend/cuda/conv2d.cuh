@@ -7,7 +7,8 @@
 // sample; one sample's channel-major output or output gradient is its NCHW one, so a chunk of one
 // skips the scatter, without a bias, and the gather):
 //   forward   Y[g]  = W[g] col[g]            (og x chunk*P), then scattered to NCHW (+ bias)
-//   weight    dW[g] += dY[g] col[g]^T         dY gathered from NCHW into the same layout
+//   weight    dW[g] += dY[g] col[g]^T         dY gathered from NCHW into the same layout; k split
+//                                             in segments when dW is small (weight_grad_segments)
 //   input     dcol[g] = W[g]^T dY[g],         then col2im into dx
 // col2im gathers (each input element sums its kernel taps in a fixed order), so results do not
 // depend on scheduling. Float GEMMs use TF32 when Context::allow_tf32_convolution is set.
