@@ -65,9 +65,14 @@ int main(int argc, char** argv) try {
       if (i + 1 >= argc) hfc::fail("option ", arg, " needs a value");
       return argv[++i];
     };
+    auto number = [&](auto& target) {
+      const std::string text = value();
+      if (!hfc::parse_number(text, target) || target < 1)
+        hfc::fail("option ", arg, ": '", text, "' is not a positive integer");
+    };
     if (arg == "--out") out = value();
-    else if (arg == "--channels") channels = std::stoll(value());
-    else if (arg == "--steps") steps = std::stoi(value());
+    else if (arg == "--channels") number(channels);
+    else if (arg == "--steps") number(steps);
     else if (arg == "--help" || arg == "-h") {
       std::puts("usage: hfc_attention_demo [--out DIR] [--channels C] [--steps N]");
       return 0;

@@ -410,10 +410,16 @@ TEST_CASE("JAFFE: a bad name or a corrupt TIFF names the file, skip_bad counts, 
   CHECK(data.size() == 213);
   CHECK(data.skipped.count == 2);
   CHECK_THROWS_WITH_AS(read_jaffe(dir.path / "nowhere"), doctest::Contains("missing folder"), Error);
-  // A lazy read only lists the files; the corrupt one raises when decoded.
+  // A lazy read keeps no pixels. With skip_bad it still decodes every file once, to drop the
+  // corrupt one; without, it only lists the files, and the corrupt one raises when decoded.
   const Dataset lazy = read_jaffe(dir.path, {.skip_bad = true, .lazy = true});
-  CHECK(lazy.size() == 214);
+  CHECK(lazy.size() == 213);
+  CHECK(lazy.skipped.count == 2);
   CHECK(lazy.samples[0].image.empty());
+  fs::remove(dir.path / "KA.XX1.300.tiff");
+  const Dataset listed = read_jaffe(dir.path, {.lazy = true});
+  CHECK(listed.size() == 214);
+  CHECK(listed.samples[0].image.empty());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ mkdir -p "$out"
 # Whatever has run is archived however the script ends (a step's timeout, the device tool's limit).
 trap 'tar czf "$out/gpu_check.tgz" -C "$work" . 2>/dev/null' EXIT
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$work/gpu.txt"
+grep -m1 "model name" /proc/cpuinfo | tee "$work/cpu.txt"
 
 # Our binaries get the libraries a staged folder (bench/cuda/stage_for_device.sh) brought; PyTorch
 # keeps its own. If the loader still misses one (the CUDA toolkit's, outside the default path),

@@ -11,8 +11,17 @@ build="${1:-build/release}"
 stage="${2:-build/gpu-stage}"
 rm -rf "$stage"
 mkdir -p "$stage/tests/cuda" "$stage/bench/cuda" "$stage/examples" "$stage/lib"
+# hfcnet's own code gets -march=native in a release build (HFC_NATIVE_ARCH), and the GPU machine's
+# CPU may lack this one's instructions (SIGILL), so its hfcnet comes from the portable preset,
+# built here for that one target. The CUDA tests and benchmarks never get -march=native.
+hfcnet="$build/examples/hfcnet"
+if grep -q "^HFC_NATIVE_ARCH:BOOL=ON" "$build/CMakeCache.txt"; then
+  cmake --preset portable >/dev/null
+  cmake --build --preset portable --target hfcnet_cli
+  hfcnet=build/portable/examples/hfcnet
+fi
 binaries=("$build/tests/cuda/hfc_cuda_tests" "$build/bench/cuda/hfc_bench_svd_cuda"
-          "$build/bench/cuda/hfc_bench_networks_cuda" "$build/examples/hfcnet" "$build/bench/cuda/hfc_profile_cuda")
+          "$build/bench/cuda/hfc_bench_networks_cuda" "$hfcnet" "$build/bench/cuda/hfc_profile_cuda")
 cp "${binaries[0]}" "$stage/tests/cuda/"
 cp "${binaries[1]}" "${binaries[2]}" "$stage/bench/cuda/"
 cp "${binaries[3]}" "$stage/examples/"

@@ -1,10 +1,14 @@
 #pragma once
-// What --resume needs beyond the weights: last.state.safetensors beside last.safetensors holds the
-// optimiser's per-parameter state (Adam's moments, SGD's momentum) under the parameters' names,
-// and in its metadata the epoch, the best epoch so far, the learning rate and the plateau
-// scheduler's counters. Both files carry the epoch, so a resume can tell that they belong together.
+// What --resume needs, in one file written atomically after every epoch: last.state.safetensors
+// holds the network's weights and buffers (under "model."), the optimiser's per-parameter state
+// (Adam's moments, SGD's momentum) under the parameters' names, and in its metadata the epoch, the
+// best epoch so far, the learning rate and the plateau scheduler's counters. One file, so a run
+// killed at any moment resumes from a consistent epoch (last.safetensors is the weights alone, for
+// eval and predict). Run folders from before the weights moved in resume from last.safetensors.
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include <hfc/components.hpp>
@@ -35,18 +39,13 @@ template <class B, class F>
 void for_each_named_parameter(NetworkOn<B>& net, F&& f) {
   std::visit([&](auto& n) { n.for_each_parameter(f); }, net);
 }
-inline const std::string& metadata_at(const hfc::SafetensorsMetadata& m, const std::string& key,
-                                      const std::string& source) {
-  const auto it = m.find(key);
-  hfc::check(it != m.end(), source, ": no '", key, "' in its metadata");
-  return it->second;
-}
+inline constexpr std::string_view kModelPrefix = "model.";
 }  // namespace detail
 
 template <class B>
 void save_training_state(const std::filesystem::path& path, NetworkOn<B>& net, AnyOptimizerOn<B>& opt,
                          const PlateauOn<B>& plateau, const TrainingState& s) {
-  hfc::StoredTensors tensors;
+  auto tensors = std::visit([](auto& n) { return hfc::state_dict(n, detail::kModelPrefix); }, net);
   hfc::SafetensorsMetadata meta{{"epoch", std::to_string(s.epoch)},
                                 {"best_epoch", std::to_string(s.best_epoch)},
                                 {"best_val_accuracy", format_float(s.best_val_accuracy)},
@@ -73,18 +72,39 @@ void save_training_state(const std::filesystem::path& path, NetworkOn<B>& net, A
   hfc::write_safetensors(path, tensors, meta);
 }
 
-// Restores the optimiser and scheduler from `path` and returns the run's progress.
+// The network's weights from a state file; false for a state file written before they moved in.
 template <class B>
-TrainingState load_training_state(const std::filesystem::path& path, NetworkOn<B>& net, AnyOptimizerOn<B>& opt,
-                                  PlateauOn<B>& plateau) {
+bool load_state_weights(const hfc::SafetensorsFile& file, NetworkOn<B>& net) {
+  hfc::SafetensorsFile weights{file.source, {}, {}};
+  for (const auto& [name, tensor] : file.tensors)
+    if (name.starts_with(detail::kModelPrefix))
+      weights.tensors.emplace(name.substr(detail::kModelPrefix.size()), tensor);
+  if (weights.tensors.empty()) return false;
+  std::visit([&](auto& n) { hfc::load_safetensors(n, weights); }, net);
+  return true;
+}
+
+// Restores the network, the optimiser and the scheduler from `path`, and returns the run's progress.
+// A state file from before the weights moved in takes them from `older_weights` (last.safetensors),
+// which must then be from the same epoch.
+template <class B>
+TrainingState load_training_state(const std::filesystem::path& path, const std::filesystem::path& older_weights,
+                                  NetworkOn<B>& net, AnyOptimizerOn<B>& opt, PlateauOn<B>& plateau) {
   const auto file = hfc::read_safetensors(path);
   const auto& m = file.metadata;
   const std::string src = path.string();
-  auto integer = [&](const char* key) { return std::stoi(detail::metadata_at(m, key, src)); };
-  auto real = [&](const char* key) { return std::stod(detail::metadata_at(m, key, src)); };
+  auto integer = [&](const char* key) { return metadata_number<int>(m, key, src); };
+  auto real = [&](const char* key) { return metadata_number<double>(m, key, src); };
   TrainingState s{integer("epoch"), integer("best_epoch"), real("best_val_accuracy")};
   base(opt).set_lr(real("lr"));
   plateau.restore(real("plateau_best"), integer("plateau_bad_epochs"), integer("plateau_cooldown"));
+  if (!load_state_weights(file, net)) {
+    const auto weights = hfc::read_safetensors(older_weights);
+    std::visit([&](auto& n) { hfc::load_safetensors(n, weights); }, net);
+    const int epoch = metadata_number<int>(weights.metadata, "hfcnet.epoch", older_weights.string());
+    hfc::check(epoch == s.epoch, older_weights.string(), " (epoch ", epoch, ") and ", src, " (epoch ", s.epoch,
+               ") are not from the same epoch; the run was stopped between writing them");
+  }
   std::visit(
       [&](auto& o) {
         using O = std::decay_t<decltype(o)>;
@@ -101,7 +121,7 @@ TrainingState load_training_state(const std::filesystem::path& path, NetworkOn<B
             auto mt = file.tensor<float>(n + ".exp_avg"), vt = file.tensor<float>(n + ".exp_avg_sq");
             hfc::check(mt.shape() == p.value.shape() && vt.shape() == p.value.shape(), src, ": the state of '", n,
                        "' does not match the parameter's shape");
-            o.state()[&p] = {on_backend<B>(mt), on_backend<B>(vt), std::stoll(detail::metadata_at(m, "adam_step", src))};
+            o.state()[&p] = {on_backend<B>(mt), on_backend<B>(vt), metadata_number<std::int64_t>(m, "adam_step", src)};
           }
         });
       },

@@ -45,6 +45,13 @@ inline SplitData load_split_data(const DataOptions& o) {
     s.split = hfc::stratified_split(s.data, test, o.seed);
     s.split_rule = rule + ", seed " + std::to_string(o.seed);
   };
+  // --subject-split: about the paper's share, with no person on both sides; otherwise stratified.
+  auto by_subject_or_stratified = [&](std::size_t paper_total, std::size_t paper_test, const std::string& rule) {
+    if (!o.subject_split) return stratified(paper_total, paper_test, rule);
+    s.split = hfc::subject_split(s.data, detail::test_count_like(s.data.size(), paper_total, paper_test), o.seed);
+    s.split_rule = "subject-independent, about " + std::to_string(paper_test) + " of " + std::to_string(paper_total) +
+                   ", seed " + std::to_string(o.seed);
+  };
   switch (o.dataset) {
     case DatasetKind::synthetic:
       s.data = hfc::make_synthetic(static_cast<std::size_t>(o.synthetic_count), o.seed);
@@ -61,23 +68,17 @@ inline SplitData load_split_data(const DataOptions& o) {
     case DatasetKind::jaffe:
       detail::require_data(o.data, dataset);
       s.data = hfc::read_jaffe(o.data, read);
-      stratified(213, hfc::kJaffeTestCount, "stratified 158/55 (the paper's)");
+      by_subject_or_stratified(213, hfc::kJaffeTestCount, "stratified 158/55 (the paper's)");
       break;
     case DatasetKind::ckplus:
       detail::require_data(o.data, dataset);
       s.data = hfc::read_ckplus(o.data, {.skip_bad = o.skip_bad, .lazy = true});
-      if (o.subject_split) {
-        const auto test = detail::test_count_like(s.data.size(), 981, hfc::kCkPlusTestCount);
-        s.split = hfc::subject_split(s.data, test, o.seed);
-        s.split_rule = "subject-independent, about 246 of 981, seed " + std::to_string(o.seed);
-      } else {
-        stratified(981, hfc::kCkPlusTestCount, "stratified by sequence 735/246 (the paper's)");
-      }
+      by_subject_or_stratified(981, hfc::kCkPlusTestCount, "stratified by sequence 735/246 (the paper's)");
       break;
     case DatasetKind::ck48:
       detail::require_data(o.data, dataset);
       s.data = hfc::read_ck48(o.data, read);
-      stratified(981, hfc::kCkPlusTestCount, "stratified 735/246 (the paper's CK+ share)");
+      by_subject_or_stratified(981, hfc::kCkPlusTestCount, "stratified 735/246 (the paper's CK+ share)");
       break;
     case DatasetKind::folder:
       detail::require_data(o.data, dataset);

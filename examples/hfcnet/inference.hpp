@@ -30,8 +30,7 @@ struct EvalFlags {
 };
 
 inline int run_eval(const EvalFlags& f) {
-  if (f.data.dataset != DatasetKind::synthetic && f.data.data.empty())
-    throw UsageError("--dataset " + name_of(f.data.dataset) + " needs --data PATH");
+  validate(f.data);
   auto loaded = load_model(f.weights, f.model);
   const SplitData sd = load_split_data(f.data);
   hfc::check(sd.data.num_classes() == int(loaded->info.classes.size()), f.weights.string(), " was trained on ",

@@ -40,7 +40,7 @@ void add_data_flags(CLI::App* app, DataOptions& d) {
   app->add_option("--data", d.data, "the dataset's file or folder: fer2013.csv, the JAFFE folder, the CK+ root, "
                                     "CK+48 or image-folder root");
   app->add_flag("--skip-bad", d.skip_bad, "skip malformed rows and unreadable images, reporting how many");
-  app->add_flag("--subject-split", d.subject_split, "CK+: subject-independent split instead of stratified");
+  app->add_flag("--subject-split", d.subject_split, "CK+, CK+48, JAFFE: subject-independent split (no person on both sides) instead of stratified");
   app->add_option("--synthetic-count", d.synthetic_count, "synthetic set: images in all, a fifth held out [1750]");
   app->add_option("--seed", d.seed, "seed of the split, the synthetic set, the initial weights and shuffling [0]");
 }

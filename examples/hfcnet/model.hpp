@@ -1,10 +1,11 @@
 #pragma once
 // The network a run trains, and what its weights file records about it (safetensors metadata), so
 // that eval, predict and gradcam need only --weights.
+#include <charconv>
+#include <concepts>
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -75,11 +76,24 @@ inline std::pair<std::int64_t, std::int64_t> parameters_and_vanilla(ModelKind mo
   return {parameter_count(*net), parameter_count(*vanilla)};
 }
 
-inline std::string format_float(double v) {
-  std::ostringstream out;
-  out.precision(9);
-  out << v;
-  return out.str();
+// The shortest text that reads back as the same value (a resumed run's rates and counters exact; a
+// float's mean 0.485 stays "0.485").
+template <std::floating_point F>
+std::string format_float(F v) {
+  char text[32];
+  const auto [end, ec] = std::to_chars(text, text + sizeof text, v);
+  return std::string(text, end);
+}
+
+// A number in a file's metadata; raises naming the file and the key.
+template <class T>
+T metadata_number(const hfc::SafetensorsMetadata& m, const std::string& key, const std::string& source) {
+  const auto it = m.find(key);
+  hfc::check(it != m.end(), source, ": no '", key, "' in its metadata");
+  T value{};
+  hfc::check(hfc::parse_number(it->second, value), source, ": metadata '", key, "' is '", it->second,
+             "', not a number");
+  return value;
 }
 
 inline hfc::SafetensorsMetadata to_metadata(const ModelInfo& info) {
@@ -93,20 +107,18 @@ inline hfc::SafetensorsMetadata to_metadata(const ModelInfo& info) {
 
 // The model a weights file describes. `source` names the file in errors.
 inline ModelInfo model_info_from_metadata(const hfc::SafetensorsMetadata& m, const std::string& source) {
-  auto get = [&](const std::string& key) -> const std::string& {
-    const auto it = m.find(key);
-    hfc::check(it != m.end(), source, ": no '", key, "' in its metadata (not written by hfcnet train?); give --model, "
-               "--attention, --image-size and --classes");
-    return it->second;
-  };
+  for (const char* key : {"hfcnet.model", "hfcnet.attention", "hfcnet.image_size", "hfcnet.classes", "hfcnet.mean",
+                          "hfcnet.std"})
+    hfc::check(m.contains(key), source, ": no '", key, "' in its metadata (not written by hfcnet train?); give "
+               "--model, --attention, --image-size and --classes");
   try {
     ModelInfo info;
-    info.model = parse_name<ModelKind>(get("hfcnet.model"), "model");
-    info.attention = parse_name<hfc::Attention>(get("hfcnet.attention"), "attention");
-    info.image_size = std::stoi(get("hfcnet.image_size"));
-    info.classes = nlohmann::json::parse(get("hfcnet.classes")).get<std::vector<std::string>>();
-    info.mean = std::stof(get("hfcnet.mean"));
-    info.std = std::stof(get("hfcnet.std"));
+    info.model = parse_name<ModelKind>(m.at("hfcnet.model"), "model");
+    info.attention = parse_name<hfc::Attention>(m.at("hfcnet.attention"), "attention");
+    info.image_size = metadata_number<int>(m, "hfcnet.image_size", source);
+    info.classes = nlohmann::json::parse(m.at("hfcnet.classes")).get<std::vector<std::string>>();
+    info.mean = metadata_number<float>(m, "hfcnet.mean", source);
+    info.std = metadata_number<float>(m, "hfcnet.std", source);
     return info;
   } catch (const hfc::Error&) {
     throw;

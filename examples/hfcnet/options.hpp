@@ -84,12 +84,12 @@ struct DataOptions {
   DatasetKind dataset = DatasetKind::synthetic;
   std::filesystem::path data;        // file or folder; not used by the synthetic set
   bool skip_bad = false;
-  bool subject_split = false;        // CK+: no person on both sides
+  bool subject_split = false;        // CK+, CK+48, JAFFE: no person on both sides
   std::int64_t synthetic_count = 1750;  // train + validation; a fifth is held out
   std::uint64_t seed = 0;            // the split (and the synthetic set's drawing)
 };
 
-// The defaults of plain `hfcnet train`: measured to finish in 1-2 minutes on 2 cores (docs/trainer.md).
+// The defaults of plain `hfcnet train`: measured to finish in about 3 minutes on 2 cores (docs/trainer.md).
 inline constexpr int kDefaultEpochs = 10;
 inline constexpr int kDefaultImageSize = 48;
 inline constexpr int kDefaultBatch = 16;
@@ -142,6 +142,24 @@ inline int paper_batch(DatasetKind dataset) {
   }
 }
 
+// The data flags train and eval share; raises UsageError naming the flag.
+inline void validate(const DataOptions& d) {
+  if (d.dataset != DatasetKind::synthetic && d.data.empty())
+    throw UsageError("--dataset " + name_of(d.dataset) + " needs --data PATH");
+  if (d.synthetic_count < 14) throw UsageError("--synthetic-count must be at least 14 (two of each class)");
+  const bool has_subjects =
+      d.dataset == DatasetKind::ckplus || d.dataset == DatasetKind::ck48 || d.dataset == DatasetKind::jaffe;
+  if (d.subject_split && !has_subjects)
+    throw UsageError("--subject-split: --dataset " + name_of(d.dataset) +
+                     " does not record who is in each image (ckplus, ck48 and jaffe do)");
+}
+
+// The flags --resume takes from the command line.
+inline void validate_resume(const TrainFlags& f) {
+  if (f.epochs && *f.epochs < 1) throw UsageError("--epochs must be at least 1");
+  if (f.lr && !(*f.lr > 0)) throw UsageError("--lr must be positive");
+}
+
 inline TrainConfig resolve(const TrainFlags& f) {
   if (!f.preset.empty() && f.preset != "paper") throw UsageError("--preset: unknown preset '" + f.preset + "' (paper)");
   const bool paper = f.preset == "paper";
@@ -161,9 +179,7 @@ inline TrainConfig resolve(const TrainFlags& f) {
   if (c.batch_size < 1) throw UsageError("--batch-size must be at least 1");
   if (c.image_size < 32) throw UsageError("--image-size must be at least 32 (the networks downsample 32 times)");
   if (!(c.lr > 0)) throw UsageError("--lr must be positive");
-  if (c.data.dataset != DatasetKind::synthetic && c.data.data.empty())
-    throw UsageError("--dataset " + name_of(c.data.dataset) + " needs --data PATH");
-  if (c.data.synthetic_count < 14) throw UsageError("--synthetic-count must be at least 14 (two of each class)");
+  validate(c.data);
   return c;
 }
 

@@ -4,6 +4,7 @@
 // best epoch and the confusion matrix behind the numbers.
 #include <cmath>
 #include <cstdio>
+#include <iomanip>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -49,7 +50,7 @@ inline std::string markdown_report(const ReportHeader& h, const Evaluation& e) {
   md << "# hfcnet: " << display_name(h.model, h.attention) << " on " << h.dataset << "\n\n"
      << "- Weights: " << h.weights << "\n"
      << "- Evaluated on: " << h.evaluated_on << "\n"
-     << "- Loss: " << format_float(e.loss) << "\n\n"
+     << "- Loss: " << std::setprecision(4) << std::fixed << e.loss << std::defaultfloat << "\n\n"
      << "## Accuracy (%), as the paper's Table 2\n\n| Model | Param. | Best Epoch |";
   for (const auto& c : h.classes) md << ' ' << c << " |";
   md << " Average | Overall |\n|---|---:|---:|";

@@ -1,7 +1,7 @@
 #pragma once
 // The text files of a run folder: metrics.csv and metrics.jsonl (one row per epoch) and
-// config.json. Each is rewritten whole and atomically after every epoch, so a killed run leaves
-// files that agree with its checkpoints, and --resume starts from the rows up to its epoch.
+// config.json. Each is rewritten whole and atomically after every epoch, just before the state
+// file that commits the epoch, so --resume finds at least the rows up to its epoch and takes those.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>

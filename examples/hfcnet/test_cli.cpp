@@ -146,14 +146,9 @@ TEST_CASE("train: the run folder's files exist, parse and agree, and --resume co
   CHECK(column(resumed[2], 0) == 3);
 }
 
-TEST_CASE("train --resume: 2 epochs equal 1 epoch and a resumed one (MobileNetV2: dropout, Adam state)") {
-  const Scratch s("resume_equivalence");
-  const std::string common = "train " + kTiny + " --model mobilenet_v2 --attention hfc --seed 3";
-  REQUIRE(s.run(common + " --epochs 2 --out straight").status == 0);
-  REQUIRE(s.run(common + " --epochs 1 --out resumed").status == 0);
-  REQUIRE(s.run("train --resume --epochs 2 --out resumed").status == 0);
-  const auto a = weights_of(s.dir / "straight" / "last.safetensors");
-  const auto b = weights_of(s.dir / "resumed" / "last.safetensors");
+// The largest difference between two weights files, which must hold the same names and sizes.
+double largest_difference(const fs::path& first, const fs::path& second) {
+  const auto a = weights_of(first), b = weights_of(second);
   REQUIRE(a.size() == b.size());
   double worst = 0;
   for (const auto& [name, values] : a) {
@@ -162,7 +157,62 @@ TEST_CASE("train --resume: 2 epochs equal 1 epoch and a resumed one (MobileNetV2
     REQUIRE(other.size() == values.size());
     for (std::size_t i = 0; i < values.size(); ++i) worst = std::max(worst, std::abs(values[i] - other[i]));
   }
-  CHECK(worst <= 1e-6);
+  return worst;
+}
+
+TEST_CASE("train --resume: 2 epochs equal 1 epoch and a resumed one (MobileNetV2: dropout, Adam state)") {
+  const Scratch s("resume_equivalence");
+  const std::string common = "train " + kTiny + " --model mobilenet_v2 --attention hfc --seed 3";
+  REQUIRE(s.run(common + " --epochs 2 --out straight").status == 0);
+  REQUIRE(s.run(common + " --epochs 1 --out resumed").status == 0);
+  const fs::path resumed = s.dir / "resumed", saved = s.dir / "epoch1";
+  fs::create_directories(saved);
+  for (const char* file : {"last.state.safetensors", "best.safetensors"}) fs::copy_file(resumed / file, saved / file);
+  REQUIRE(s.run("train --resume --epochs 2 --out resumed").status == 0);
+  CHECK(largest_difference(s.dir / "straight" / "last.safetensors", resumed / "last.safetensors") <= 1e-6);
+
+  // Killed before epoch 2's state file: last.safetensors and the metrics are epoch 2's, the state and
+  // best.safetensors epoch 1's. The resume redoes epoch 2, to the same weights.
+  for (const char* file : {"last.state.safetensors", "best.safetensors"})
+    fs::copy_file(saved / file, resumed / file, fs::copy_options::overwrite_existing);
+  REQUIRE(metrics_rows(resumed).size() == 2);
+  const auto o = s.run("train --resume --epochs 2 --out resumed");
+  REQUIRE(o.status == 0);
+  CHECK(o.out.find("resuming after epoch 1") != std::string::npos);
+  CHECK(metrics_rows(resumed).size() == 2);
+  CHECK(largest_difference(s.dir / "straight" / "last.safetensors", resumed / "last.safetensors") <= 1e-6);
+
+  // A state file from before the weights moved into it resumes from last.safetensors.
+  REQUIRE(s.run(common + " --epochs 1 --out older").status == 0);
+  const fs::path older_state = s.dir / "older" / "last.state.safetensors";
+  auto state = hfc::read_safetensors(older_state);
+  std::erase_if(state.tensors, [](const auto& entry) { return entry.first.starts_with("model."); });
+  REQUIRE(state.tensors.size() > 0);
+  hfc::write_safetensors(older_state, state.tensors, state.metadata);
+  REQUIRE(s.run("train --resume --epochs 2 --out older").status == 0);
+  CHECK(largest_difference(s.dir / "straight" / "last.safetensors", s.dir / "older" / "last.safetensors") <= 1e-6);
+}
+
+TEST_CASE("train --resume: killed after the state file, best.safetensors is rewritten from it") {
+  const Scratch s("resume_best");
+  REQUIRE(s.run("train " + kTiny + " --epochs 1 --out run").status == 0);
+  const fs::path run = s.dir / "run";
+  // Epoch 1 is always the best so far; a kill before its best.safetensors leaves none.
+  fs::remove(run / "best.safetensors");
+  const auto o = s.run("train --resume --epochs 1 --out run");
+  REQUIRE(o.status == 0);
+  REQUIRE(fs::is_regular_file(run / "best.safetensors"));
+  CHECK(hfc::read_safetensors(run / "best.safetensors").metadata.at("hfcnet.epoch") == "1");
+  CHECK(largest_difference(run / "best.safetensors", run / "last.safetensors") == 0);
+  CHECK(fs::is_regular_file(run / "report.md"));
+
+  // A malformed number in the state file's metadata is an error naming the file and the key.
+  auto state = hfc::read_safetensors(run / "last.state.safetensors");
+  state.metadata["epoch"] = "1x";
+  hfc::write_safetensors(run / "last.state.safetensors", state.tensors, state.metadata);
+  const auto bad = s.run("train --resume --epochs 2 --out run");
+  CHECK(bad.status == 1);
+  CHECK(bad.err.find("last.state.safetensors: metadata 'epoch' is '1x', not a number") != std::string::npos);
 }
 
 TEST_CASE("usage errors exit 2, runtime failures exit 1 with a message naming the file") {
@@ -173,8 +223,15 @@ TEST_CASE("usage errors exit 2, runtime failures exit 1 with a message naming th
   CHECK(s.run("train --dataset fer2013").status == 2);  // no --data
   CHECK(s.run("eval").status == 2);                     // no --weights
   CHECK(s.run("--help").status == 0);
+  // Flags checked the same way in train, eval and --resume.
+  auto o = s.run("train --subject-split");
+  CHECK(o.status == 2);
+  CHECK(o.err.find("--subject-split: --dataset synthetic does not record who is in each image") != std::string::npos);
+  CHECK(s.run("eval --weights w.safetensors --synthetic-count 3").status == 2);
+  CHECK(s.run("train --resume --lr 0 --out nowhere").status == 2);
+  CHECK(s.run("train --resume --epochs 0 --out nowhere").status == 2);
 
-  auto o = s.run("train --dataset fer2013 --data missing.csv");
+  o = s.run("train --dataset fer2013 --data missing.csv");
   CHECK(o.status == 1);
   CHECK(o.err.find("missing.csv") != std::string::npos);
   {
@@ -235,6 +292,10 @@ TEST_CASE("synth writes FER2013 CSV and CK+48 layouts that train reads end to en
 
   REQUIRE(s.run("synth --out ck48 --count 70 --seed 5").status == 0);
   CHECK(hfc::read_ck48(s.dir / "ck48").size() == 70);
+  // --subject-split reaches CK+48's split: these file names name no subject.
+  o = s.run("train --dataset ck48 --data ck48 --subject-split --epochs 1 --out r3");
+  CHECK(o.status == 1);
+  CHECK(o.err.find("has no subject") != std::string::npos);
   o = s.run("train --dataset ck48 --data ck48 --model mobilenet_v2 --attention none --image-size 32 --batch-size 16 "
             "--epochs 1 --out r2");
   REQUIRE(o.status == 0);

@@ -37,6 +37,7 @@ inline TrainConfig config_for(const TrainFlags& flags) {
                " already holds a run (last.safetensors): continue it with --resume, or choose another --out");
     return config;
   }
+  validate_resume(flags);
   const auto path = flags.out / "config.json";
   std::ifstream in(path);
   hfc::check(in.good(), "--resume: cannot read ", path.string(), " (is ", flags.out.string(), " a run folder?)");
@@ -134,6 +135,12 @@ void save_weights(Net& net, const std::filesystem::path& path, const ModelInfo& 
   hfc::save_safetensors(net, path, meta);
 }
 
+// The epoch a weights file written by save_weights is from; 0 when there is no such file.
+inline int weights_epoch(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) return 0;
+  return metadata_number<int>(hfc::read_safetensors(path).metadata, "hfcnet.epoch", path.string());
+}
+
 }  // namespace detail
 
 // The run on backend B (--device): the network, its optimiser state and each batch live there; the
@@ -155,15 +162,16 @@ int run_train_on(const TrainConfig& c, const TrainFlags& flags) {
   const auto last = c.out / "last.safetensors", last_state = c.out / "last.state.safetensors",
              best = c.out / "best.safetensors";
   if (flags.resume) {
-    const auto weights = hfc::read_safetensors(last);
-    std::visit([&](auto& net) { hfc::load_safetensors(net, weights); }, *network);
-    state = load_training_state(last_state, *network, opt, plateau);
+    state = load_training_state(last_state, last, *network, opt, plateau);
     if (flags.lr) base(opt).set_lr(*flags.lr);  // a new rate from here on
-    const auto it = weights.metadata.find("hfcnet.epoch");
-    hfc::check(it != weights.metadata.end() && std::stoi(it->second) == state.epoch, last.string(), " (epoch ",
-               it == weights.metadata.end() ? "?" : it->second, ") and ", last_state.string(), " (epoch ", state.epoch,
-               ") are not from the same epoch; the run was stopped between writing them");
     history = read_metrics(c.out, state.epoch);
+    hfc::check(history.size() == std::size_t(state.epoch), (c.out / "metrics.jsonl").string(), " holds ",
+               history.size(), " rows up to epoch ", state.epoch, ", where ", last_state.string(), " has ",
+               state.epoch, " epochs done");
+    // Killed after the state file and before best.safetensors: the state's weights are the best.
+    if (state.best_epoch == state.epoch && detail::weights_epoch(best) != state.epoch)
+      std::visit([&](auto& net) { detail::save_weights(net, best, info, state.epoch, state.best_val_accuracy); },
+                 *network);
   }
 
   nlohmann::json config_json{{"config", to_json(c)},
@@ -211,16 +219,16 @@ int run_train_on(const TrainConfig& c, const TrainFlags& flags) {
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});
 
     const bool improved = val.confusion.accuracy() > state.best_val_accuracy;
-    std::visit(
-        [&](auto& net) {
-          if (improved) detail::save_weights(net, best, info, epoch, val.confusion.accuracy());
-          detail::save_weights(net, last, info, epoch, val.confusion.accuracy());
-        },
-        *network);
     state.epoch = epoch;
     if (improved) state.best_epoch = epoch, state.best_val_accuracy = val.confusion.accuracy();
-    save_training_state(last_state, *network, opt, plateau, state);
+    // The state file commits the epoch: a run killed before it resumes at the epoch before (the
+    // metrics' extra row and last.safetensors are then rewritten), one killed after it has its
+    // best.safetensors rewritten on resume (above).
+    std::visit([&](auto& net) { detail::save_weights(net, last, info, epoch, val.confusion.accuracy()); }, *network);
     write_metrics(c.out, history);
+    save_training_state(last_state, *network, opt, plateau, state);
+    if (improved)
+      std::visit([&](auto& net) { detail::save_weights(net, best, info, epoch, val.confusion.accuracy()); }, *network);
     write_text_file(c.out / "curves.svg", curves_svg(history, display_name(c.model, c.attention) + " on " + sd.data.name));
 
     const auto& m = history.back();

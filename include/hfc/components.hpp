@@ -9,6 +9,7 @@
 #include "hfc/core/init.hpp"
 #include "hfc/core/module.hpp"
 #include "hfc/core/parameter.hpp"
+#include "hfc/core/parse_number.hpp"
 #include "hfc/core/rng.hpp"
 #include "hfc/core/shape.hpp"
 #include "hfc/core/tensor.hpp"

@@ -5,6 +5,8 @@
 #include <cstdio>
 
 int main() {
+  // The host side links too: the cpu backend's description (found by ADL, as train loops call it) calls OpenMP.
+  std::printf("consumer_cuda: host %s\n", describe(hfc::cpu{}).c_str());
   if (!hfc::cuda_backend::device_available()) {
     std::printf("consumer_cuda: built, no GPU to run on (%s)\n", hfc::cuda_backend::device_status().c_str());
     return 0;

@@ -10,7 +10,6 @@
 //
 // CK+48: class folders of 48x48 PNGs (anger, contempt, ...), as on Kaggle; folders named after
 // FER2013's classes (angry, ..., neutral, as the synthetic set writes them) are read with those.
-#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -18,6 +17,7 @@
 #include <sstream>
 #include <string>
 
+#include "hfc/core/parse_number.hpp"
 #include "hfc/data/image_folder.hpp"
 
 namespace hfc {
@@ -38,8 +38,7 @@ inline int ckplus_label(const std::filesystem::path& file) {
   const auto last = content.find_last_not_of(" \t\r\n");
   const std::string_view token(content.data() + first, last - first + 1);
   double code = 0;
-  const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), code);
-  check(ec == std::errc() && end == token.data() + token.size(), file.string(), ":1: label '", token,
+  check(parse_number(token, code), file.string(), ":1: label '", token,
         "' is not a number");
   check(code == std::round(code) && code >= 1 && code <= 7, file.string(), ":1: emotion code ", token,
         " is not one of 1..7 (anger, contempt, disgust, fear, happy, sadness, surprise)");

@@ -54,8 +54,9 @@ struct DatasetOptions {
   // Skip malformed rows and unreadable or corrupt images (counting them in Dataset::skipped)
   // instead of raising. Errors in the layout itself (a missing folder, an empty class) still raise.
   bool skip_bad = false;
-  // Keep image paths and decode each image when a batch needs it, instead of decoding them all
-  // while reading (which checks every image up front). A corrupt image then raises in the loader.
+  // Keep image paths and decode each image when a batch needs it, instead of keeping them all
+  // decoded. Without skip_bad, a corrupt image then raises in the loader; with it, each image is
+  // still decoded once while reading, to skip the bad ones, and its pixels dropped.
   bool lazy = false;
 };
 
@@ -148,11 +149,12 @@ inline Sample file_sample(int label, std::filesystem::path path, std::string sub
 }
 
 // Adds an image file's sample: decoded now (so a corrupt file is found while reading), or only
-// its path when lazy.
+// its path when lazy (decoded and dropped when skip_bad must find the corrupt ones).
 inline void add_image_sample(Dataset& data, const DatasetOptions& options, Sample sample) {
   sample.source = sample.path.string();
   parse_or_skip(options, data, [&] {
     if (!options.lazy) sample.image = to_gray(read_image(sample.path));
+    else if (options.skip_bad) read_image(sample.path);
     data.samples.push_back(std::move(sample));
   });
 }

@@ -4,12 +4,12 @@
 // The paper trains on Training (28,709 rows) and tests on PublicTest + PrivateTest (7,178):
 // fer2013_split() in data/split.hpp.
 #include <array>
-#include <charconv>
 #include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "hfc/core/parse_number.hpp"
 #include "hfc/data/dataset.hpp"
 
 namespace hfc {
@@ -35,12 +35,6 @@ inline std::vector<std::string_view> split_fields(std::string_view line, char se
   }
 }
 
-// The whole of `text` as an integer, or false.
-inline bool parse_int(std::string_view text, int& value) {
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
-}
-
 // One data row into `sample`; raises naming `where` ("fer2013.csv:12").
 inline void parse_fer2013_row(std::string_view line, const std::array<std::size_t, 3>& column,
                               std::size_t column_count, const std::string& where, Sample& sample) {
@@ -48,7 +42,7 @@ inline void parse_fer2013_row(std::string_view line, const std::array<std::size_
   check(fields.size() == column_count, where, ": expected ", column_count, " comma-separated fields, got ",
         fields.size());
   const std::string_view emotion = fields[column[0]], pixels = fields[column[1]], usage = fields[column[2]];
-  check(parse_int(emotion, sample.label), where, ": emotion '", emotion, "' is not an integer");
+  check(parse_number(emotion, sample.label), where, ": emotion '", emotion, "' is not an integer");
   check(sample.label >= 0 && sample.label < 7, where, ": emotion ", sample.label, " is outside 0..6");
   check(std::find(kFer2013Usages.begin(), kFer2013Usages.end(), usage) != kFer2013Usages.end(), where,
         ": unknown Usage '", usage, "' (expected Training, PublicTest or PrivateTest)");
@@ -63,7 +57,7 @@ inline void parse_fer2013_row(std::string_view line, const std::array<std::size_
     if (end == std::string_view::npos) end = pixels.size();
     const std::string_view token = pixels.substr(pos, end - pos);
     int value = 0;
-    check(parse_int(token, value), where, ": pixel ", count + 1, " is '", token, "', not an integer");
+    check(parse_number(token, value), where, ": pixel ", count + 1, " is '", token, "', not an integer");
     check(value >= 0 && value <= 255, where, ": pixel ", count + 1, " is ", value, ", outside 0..255");
     if (count < image.pixels.size()) image.pixels[count] = static_cast<std::uint8_t>(value);
     ++count;

@@ -198,17 +198,24 @@ LoadReport load_safetensors(M& module, const std::filesystem::path& path, const 
   return load_safetensors(module, read_safetensors(path), options);
 }
 
-// Writes every parameter and buffer of a module, atomically.
+// Every parameter and buffer of a module, copied to the host under its state_dict name with
+// `prefix` in front (torch's state_dict(prefix=...)), ready for write_safetensors.
 template <Module M>
-void save_safetensors(M& module, const std::filesystem::path& path, const SafetensorsMetadata& metadata = {}) {
+StoredTensors state_dict(M& module, std::string_view prefix = "") {
   StoredTensors tensors;
   detail::for_each_state(module, [&](std::string_view name, auto& item) {
     const auto& t = detail::state_tensor(item);
-    check(t.defined(), "save_safetensors(", path, "): the module's tensor '", name, "' is undefined");
-    check(tensors.emplace(std::string(name), store(t)).second, "save_safetensors(", path,
-          "): the module names two tensors '", name, "'");
+    check(t.defined(), "state_dict: the module's tensor '", name, "' is undefined");
+    check(tensors.emplace(detail::concat(prefix, name), store(t)).second, "state_dict: the module names two tensors '",
+          name, "'");
   });
-  write_safetensors(path, tensors, metadata);
+  return tensors;
+}
+
+// Writes every parameter and buffer of a module, atomically.
+template <Module M>
+void save_safetensors(M& module, const std::filesystem::path& path, const SafetensorsMetadata& metadata = {}) {
+  write_safetensors(path, state_dict(module), metadata);
 }
 
 }  // namespace hfc

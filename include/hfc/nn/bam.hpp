@@ -41,11 +41,13 @@ struct BamOptions {
 };
 
 namespace detail {
-// conv -> optional BatchNorm -> ReLU, or the bare conv (the spatial gate's last layer).
+// conv -> optional BatchNorm -> ReLU, or the bare conv (the spatial gate's last layer). With a
+// BatchNorm, the ReLU runs inside it (BatchNormActivation::relu); without one, as its own layer.
 template <Scalar T, Backend B>
 struct BamConvStage {
-  BamConvStage(const Conv2dOptions& o, bool batch_norm, bool relu, Rng& rng) : conv(o, rng), relu_(relu) {
-    if (batch_norm) bn.emplace(o.out_channels);
+  BamConvStage(const Conv2dOptions& o, bool batch_norm, bool relu, Rng& rng)
+      : conv(o, rng), relu_(relu && !batch_norm) {
+    if (batch_norm) bn.emplace(o.out_channels, relu ? BatchNormActivation::relu : BatchNormActivation::none);
   }
   Tensor<T, B> forward(const Tensor<T, B>& x) {
     auto h = conv.forward(x);
@@ -70,7 +72,7 @@ struct BamConvStage {
 
   Conv2d<T, B> conv;
   std::optional<BatchNorm2d<T, B>> bn;
-  ReLU<T, B> act;
+  ReLU<T, B> act;  // only without bn
 
  private:
   // The gradient back through ReLU and BatchNorm, to the conv's output.
@@ -94,7 +96,7 @@ class Bam : public TrainingFlag {
         options_(options),
         fc_0(channels, hidden_, true, rng),
         fc_final(hidden_, channels, true, rng) {
-    if (options.batch_norm()) bn_0.emplace(hidden_);
+    if (options.batch_norm()) bn_0.emplace(hidden_, BatchNormActivation::relu);  // relu_0 inside bn_0
     const bool bias = options.spatial_bias(), bn = options.batch_norm();
     spatial.emplace_back(Conv2dOptions::square(channels, hidden_, 1, 1, 0, bias), bn, true, rng);
     for (int i = 0; i < options.dilated_convs; ++i)
@@ -110,7 +112,7 @@ class Bam : public TrainingFlag {
     const std::int64_t n = x.size(0);
     auto h = fc_0.forward(global_avg_pool2d(x).reshape(Shape{n, channels_}));
     if (bn_0) h = bn_0->forward(h.reshape(Shape{n, hidden_, 1, 1})).reshape(Shape{n, hidden_});
-    const auto mc = fc_final.forward(relu_0.forward(h));
+    const auto mc = fc_final.forward(bn_0 ? h : relu_0.forward(h));
     auto ms = x;
     for (auto& stage : spatial) ms = stage.forward(ms);
     auto y = bam_gate(x, mc, ms, options_.combine());
@@ -124,8 +126,9 @@ class Bam : public TrainingFlag {
     const std::int64_t n = dy.size(0);
     auto g = bam_gate_backward(dy, input_, mc_, ms_, options_.combine());
     // Channel gate, back to the pooled input, then spread over the plane.
-    auto dh = relu_0.backward(fc_final.backward(g.dmc));
+    auto dh = fc_final.backward(g.dmc);
     if (bn_0) dh = bn_0->backward(dh.reshape(Shape{n, hidden_, 1, 1})).reshape(Shape{n, hidden_});
+    else dh = relu_0.backward(dh);
     const auto dpool = fc_0.backward(dh).reshape(Shape{n, channels_, 1, 1});
     global_avg_pool2d_backward_add(dpool, g.dx);
     // Spatial gate; its first conv adds into dx, which x also reaches through the gate.
@@ -190,7 +193,7 @@ class Bam : public TrainingFlag {
  public:
   Linear<T, B> fc_0;
   std::optional<BatchNorm2d<T, B>> bn_0;  // BatchNorm1d over [N, hidden], run as [N, hidden, 1, 1]
-  ReLU<T, B> relu_0;
+  ReLU<T, B> relu_0;  // only without bn_0 (the paper preset); bn_0 applies it otherwise
   Linear<T, B> fc_final;
   std::vector<detail::BamConvStage<T, B>> spatial;  // conv_reduce, conv_di_*, conv_final
 };

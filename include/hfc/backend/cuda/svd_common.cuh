@@ -14,13 +14,15 @@ namespace hfc::cuda_backend::detail {
 // The Jacobi rotation that makes w_p . w_q zero, from alpha = |w_p|^2, beta = |w_q|^2 and
 // dot = w_p . w_q: its sine s, t = s / c, and tau = s / (1 + c) for rotate_pair.
 //
-// The angle may be rounded (t takes a fast division), but c = 1/sqrt(1 + t^2) takes correctly
-// rounded float operations: an approximate rsqrt cost 2x the 1e-5 * s_max budget at 112 x 112 (a
-// biased error, compounded over the thousand rotations a column sees). A step is a serial chain of
+// The angle may be rounded (zeta takes a fast division: any t gives an orthogonal rotation), but c =
+// 1/sqrt(1 + t^2) and tau take correctly rounded float operations: an approximate rsqrt cost 2x
+// the 1e-5 * s_max budget at 112 x 112 (a biased error, compounded over the thousand rotations a
+// column sees), and tau's relative error d scales both columns by about 1 - s^2 d / 2 per rotation,
+// so a fast division's bias there would compound the same way. A step is a serial chain of
 // dependent instructions, and IEEE double division and square roots made it 1.4x longer, so float
 // data gets float rotations; double data keeps double ones. On the host (tests) the float
-// intrinsics become plain float operations: the same rounding, except __fdividef's (zeta, tau), so
-// host runs are close to, not bit for bit, what the GPU computes.
+// intrinsics become plain float operations: the same rounding, except __fdividef's (zeta) and
+// nvcc's fused multiply-adds, so host runs are close to, not bit for bit, what the GPU computes.
 //
 // zeta = (beta - alpha) / (2 dot) may be huge (columns of very different norms) or not a number
 // (both underflowed in float): t = 1 / (2 zeta) where zeta^2 would overflow, and no rotation (s = 0)
@@ -38,7 +40,7 @@ HFC_HOST_DEVICE inline void jacobi_rotation(double alpha, double beta, double do
       t = zeta == zeta ? 0.5f / zeta : 0.0f;
     c = __frcp_rn(__fsqrt_rn(1.0f + t * t));
     s = c * t;
-    tau = __fdividef(s, 1.0f + c);
+    tau = __fdiv_rn(s, 1.0f + c);
 #else
     const float zeta = float(beta - alpha) / float(2.0 * dot);
     if (std::fabs(zeta) < 1e18f)
