@@ -107,6 +107,42 @@ BENCHMARK(BM_Conv3x3FwdBwd)
     ->Args({64, 56})->Args({128, 28})->Args({256, 14})->Args({512, 7})
     ->ArgNames({"C", "HW"})->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// MobileNetV2's maps at 48 px (FER2013's size), where planes are small: (C, H=W) from the first
+// block's 32 x 24 x 24 to the last blocks' 960 x 2 x 2.
+void mobilenet_48px_shapes(benchmark::internal::Benchmark* b) {
+  for (auto [c, hw] : {std::pair{32, 24}, {144, 12}, {192, 6}, {576, 3}, {960, 2}}) b->Args({c, hw});
+  b->ArgNames({"C", "HW"})->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
+// A layer's forward and backward on [32, C, HW, HW] maps with the output's shape unchanged; items
+// are the input's values.
+template <class Layer>
+void forward_backward(benchmark::State& state, Layer& layer) {
+  const std::int64_t c = state.range(0), hw = state.range(1);
+  const auto x = randn(hfc::Shape{kBatch, c, hw, hw});
+  const auto dy = randn(hfc::Shape{kBatch, c, hw, hw}, 2);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(layer.forward(x).data());
+    benchmark::DoNotOptimize(layer.backward(dy).data());
+  }
+  state.SetItemsProcessed(state.iterations() * x.numel());
+}
+
+// BatchNorm2d with its ReLU6 in training mode (batch statistics).
+void BM_BatchNormReLU6FwdBwd(benchmark::State& state) {
+  hfc::BatchNorm2d<float> bn(state.range(0), hfc::BatchNormActivation::relu6);
+  forward_backward(state, bn);
+}
+BENCHMARK(BM_BatchNormReLU6FwdBwd)->Apply(mobilenet_48px_shapes);
+
+// MobileNetV2's 3x3 depthwise convolution, stride 1.
+void BM_DepthwiseConvFwdBwd(benchmark::State& state) {
+  const std::int64_t c = state.range(0);
+  hfc::Conv2d<float> conv(hfc::Conv2dOptions::square(c, c, 3, 1, 1, false, c));
+  forward_backward(state, conv);
+}
+BENCHMARK(BM_DepthwiseConvFwdBwd)->Apply(mobilenet_48px_shapes);
+
 void BM_GateFwdBwd(benchmark::State& state) {
   const auto c = state.range(0), hw = state.range(1);
   const auto x = randn(hfc::Shape{kBatch, c, hw, hw});

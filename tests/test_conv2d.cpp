@@ -72,6 +72,13 @@ const Case kCases[] = {
     {"Winograd 4x4, pad 0 (backward pads 2)", {1, 2, 30, 33}, {3, 2, 3, 3}, Conv2dGeometry::square(1, 0), false},
     {"Winograd 4x4, pad 2 (backward pads 0)", {2, 2, 28, 29}, {3, 2, 3, 3}, Conv2dGeometry::square(1, 2), false},
     {"GEMM grouped stride 2, samples side by side", {5, 4, 6, 6}, {6, 2, 3, 3}, Conv2dGeometry::square(2, 1, 1, 2), false},
+    // Depthwise with at most 64 outputs a plane: channels last (depthwise.hpp; "depthwise stride 2"
+    // above too). 17 channels leave a vector tail; a 3x3 map at stride 2 gives MobileNetV2's 2x2.
+    {"depthwise channels last, 17 channels, bias", {3, 17, 3, 3}, {17, 1, 3, 3}, Conv2dGeometry::square(1, 1, 1, 17), true},
+    {"depthwise channels last, 3x3 to 2x2", {2, 5, 3, 3}, {5, 1, 3, 3}, Conv2dGeometry::square(2, 1, 1, 5), false},
+    {"depthwise channels last, 2x3 kernel, dilation (2, 1)", {2, 4, 5, 4}, {4, 1, 2, 3}, {1, 2, 1, 0, 2, 1, 4}, true},
+    // 81 outputs a plane: plane by plane (the direct path).
+    {"depthwise plane by plane", {2, 3, 9, 9}, {3, 1, 3, 3}, Conv2dGeometry::square(1, 1, 1, 3), true},
 };
 
 }  // namespace

@@ -55,25 +55,32 @@ Tensor<double> reference_batch_norm(const Tensor<double>& x, const Tensor<double
 }
 }  // namespace
 
+// The cpu backend takes planes of up to 64 values a channel share at a time (backend/cpu/batch_norm.hpp),
+// larger ones a (sample, channel) plane at a time: the BatchNorm cases run one plane of each kind.
+constexpr std::pair<std::int64_t, std::int64_t> kBatchNormPlanes[] = {{5, 2}, {9, 8}};
+
 TEST_CASE("BatchNorm2d training: batch statistics, PyTorch's running-stat update and counter") {
-  Rng rng(52);
-  BatchNorm2d<double> bn(3);
-  bn.weight.value = test::random_tensor<double>(Shape{3}, rng, 0.5, 1.5);
-  bn.bias.value = test::random_tensor<double>(Shape{3}, rng);
-  const auto x = test::random_tensor<double>(Shape{4, 3, 5, 2}, rng, -2, 5);
-  std::vector<double> mean, var;
-  const auto ref = reference_batch_norm(x, bn.weight.value, bn.bias.value, mean, var);
-  CHECK(test::max_rel_error(bn.forward(x), ref) < 1e-12);
-  const double unbiased = 40.0 / 39.0;
-  for (std::int64_t c = 0; c < 3; ++c) {
-    CHECK(bn.running_mean(c) == doctest::Approx(0.1 * mean[std::size_t(c)]).epsilon(1e-12));
-    CHECK(bn.running_var(c) == doctest::Approx(0.9 + 0.1 * var[std::size_t(c)] * unbiased).epsilon(1e-12));
+  for (const auto& [h, w] : kBatchNormPlanes) {
+    INFO("plane ", h, " x ", w);
+    Rng rng(52);
+    BatchNorm2d<double> bn(3);
+    bn.weight.value = test::random_tensor<double>(Shape{3}, rng, 0.5, 1.5);
+    bn.bias.value = test::random_tensor<double>(Shape{3}, rng);
+    const auto x = test::random_tensor<double>(Shape{4, 3, h, w}, rng, -2, 5);
+    std::vector<double> mean, var;
+    const auto ref = reference_batch_norm(x, bn.weight.value, bn.bias.value, mean, var);
+    CHECK(test::max_rel_error(bn.forward(x), ref) < 1e-12);
+    const double unbiased = double(4 * h * w) / double(4 * h * w - 1);
+    for (std::int64_t c = 0; c < 3; ++c) {
+      CHECK(bn.running_mean(c) == doctest::Approx(0.1 * mean[std::size_t(c)]).epsilon(1e-12));
+      CHECK(bn.running_var(c) == doctest::Approx(0.9 + 0.1 * var[std::size_t(c)] * unbiased).epsilon(1e-12));
+    }
+    CHECK(bn.num_batches_tracked.data()[0] == 1);
+    std::vector<std::string> buffers;
+    bn.for_each_buffer([&](std::string_view name, auto&) { buffers.emplace_back(name); });
+    CHECK(buffers == std::vector<std::string>{"running_mean", "running_var", "num_batches_tracked"});
+    CHECK(parameter_count(bn) == 6);
   }
-  CHECK(bn.num_batches_tracked.data()[0] == 1);
-  std::vector<std::string> buffers;
-  bn.for_each_buffer([&](std::string_view name, auto&) { buffers.emplace_back(name); });
-  CHECK(buffers == std::vector<std::string>{"running_mean", "running_var", "num_batches_tracked"});
-  CHECK(parameter_count(bn) == 6);
 }
 
 TEST_CASE("BatchNorm2d eval uses the running statistics and leaves them alone") {
@@ -82,12 +89,15 @@ TEST_CASE("BatchNorm2d eval uses the running statistics and leaves them alone") 
   bn.running_mean = test::random_tensor<double>(Shape{2}, rng);
   bn.running_var = test::random_tensor<double>(Shape{2}, rng, 0.5, 2.0);
   bn.eval();
-  const auto x = test::random_tensor<double>(Shape{2, 2, 3, 3}, rng);
-  const auto y = bn.forward(x);
-  for (std::int64_t b = 0; b < 2; ++b)
-    for (std::int64_t c = 0; c < 2; ++c)
-      for (std::int64_t i = 0; i < 3; ++i)
-        CHECK(y(b, c, i, 1) == doctest::Approx((x(b, c, i, 1) - bn.running_mean(c)) / std::sqrt(bn.running_var(c) + 1e-5)));
+  for (const auto& [h, w] : kBatchNormPlanes) {
+    const auto x = test::random_tensor<double>(Shape{2, 2, h, w}, rng);
+    const auto y = bn.forward(x);
+    for (std::int64_t b = 0; b < 2; ++b)
+      for (std::int64_t c = 0; c < 2; ++c)
+        for (std::int64_t i = 0; i < h; ++i)
+          CHECK(y(b, c, i, 1) ==
+                doctest::Approx((x(b, c, i, 1) - bn.running_mean(c)) / std::sqrt(bn.running_var(c) + 1e-5)));
+  }
   CHECK(bn.num_batches_tracked.data()[0] == 0);
   // A single value per channel is fine in eval, an error in training (as in PyTorch).
   CHECK_NOTHROW(bn.forward(test::random_tensor<double>(Shape{1, 2, 1, 1}, rng)));
@@ -98,15 +108,16 @@ TEST_CASE("BatchNorm2d eval uses the running statistics and leaves them alone") 
 }
 
 TEST_CASE("BatchNorm2d gradients match finite differences in training and eval modes") {
+  for (const auto& [h, w] : kBatchNormPlanes)
   for (bool training : {true, false}) {
-    INFO("training = ", training);
+    INFO("training = ", training, ", plane ", h, " x ", w);
     Rng rng(54);
     BatchNorm2d<double> bn(3);
     bn.weight.value = test::random_tensor<double>(Shape{3}, rng, 0.5, 1.5);
     bn.bias.value = test::random_tensor<double>(Shape{3}, rng);
     bn.running_var = test::random_tensor<double>(Shape{3}, rng, 0.5, 2.0);
     bn.train(training);
-    auto x = test::random_tensor<double>(Shape{3, 3, 4, 3}, rng);
+    auto x = test::random_tensor<double>(Shape{3, 3, h, w}, rng);
     const auto r = test::random_tensor<double>(x.shape(), rng);
     bn.forward(x);
     const auto dx = bn.backward(r);
@@ -119,35 +130,36 @@ TEST_CASE("BatchNorm2d gradients match finite differences in training and eval m
 }
 
 TEST_CASE("BatchNorm2d with a fused ReLU or ReLU6 is BatchNorm2d then the activation: output and every gradient") {
-  for (const auto activation : {BatchNormActivation::relu, BatchNormActivation::relu6})
-    for (const bool training : {true, false}) {
-      const bool relu6 = activation == BatchNormActivation::relu6;
-      INFO("relu6 = ", relu6, ", training = ", training);
-      Rng rng(56);
-      BatchNorm2d<double> fused(3, activation), plain(3);
-      // x-hat reaches about +-1.7 in training, so every channel's outputs pass both of ReLU6's bounds.
-      plain.weight.value = fused.weight.value = test::random_tensor<double>(Shape{3}, rng, 4, 6);
-      plain.bias.value = fused.bias.value = test::random_tensor<double>(Shape{3}, rng, 1, 4);
-      plain.running_var = fused.running_var = test::random_tensor<double>(Shape{3}, rng, 0.5, 2.0);
-      fused.train(training), plain.train(training);
-      ReLU<double> relu;
-      ReLU6<double> relu_6;
-      const auto x = test::random_tensor<double>(Shape{4, 3, 5, 4}, rng, -2, 3);
-      const auto y = fused.forward(x);
-      const auto expected = relu6 ? relu_6.forward(plain.forward(x)) : relu.forward(plain.forward(x));
-      CHECK(test::max_rel_error(y, expected) == 0.0);
-      std::int64_t at_zero = 0, at_six = 0;
-      for (const double v : y.span()) at_zero += v == 0.0, at_six += v == 6.0;
-      CHECK(at_zero > 10);
-      if (relu6) CHECK(at_six > 10);
-      const auto dy = test::random_tensor<double>(x.shape(), rng);
-      const auto dx = fused.backward(dy);
-      const auto dx_expected = plain.backward(relu6 ? relu_6.backward(dy) : relu.backward(dy));
-      CHECK(test::max_rel_error(dx, dx_expected) < 1e-12);
-      CHECK(test::max_rel_error(fused.weight.grad, plain.weight.grad) < 1e-12);
-      CHECK(test::max_rel_error(fused.bias.grad, plain.bias.grad) < 1e-12);
-      CHECK(fused.activation() == activation);
-    }
+  for (const auto& [h, w] : kBatchNormPlanes)
+    for (const auto activation : {BatchNormActivation::relu, BatchNormActivation::relu6})
+      for (const bool training : {true, false}) {
+        const bool relu6 = activation == BatchNormActivation::relu6;
+        INFO("relu6 = ", relu6, ", training = ", training, ", plane ", h, " x ", w);
+        Rng rng(56);
+        BatchNorm2d<double> fused(3, activation), plain(3);
+        // x-hat reaches about +-1.7 in training, so every channel's outputs pass both of ReLU6's bounds.
+        plain.weight.value = fused.weight.value = test::random_tensor<double>(Shape{3}, rng, 4, 6);
+        plain.bias.value = fused.bias.value = test::random_tensor<double>(Shape{3}, rng, 1, 4);
+        plain.running_var = fused.running_var = test::random_tensor<double>(Shape{3}, rng, 0.5, 2.0);
+        fused.train(training), plain.train(training);
+        ReLU<double> relu;
+        ReLU6<double> relu_6;
+        const auto x = test::random_tensor<double>(Shape{4, 3, h, w}, rng, -2, 3);
+        const auto y = fused.forward(x);
+        const auto expected = relu6 ? relu_6.forward(plain.forward(x)) : relu.forward(plain.forward(x));
+        CHECK(test::max_rel_error(y, expected) == 0.0);
+        std::int64_t at_zero = 0, at_six = 0;
+        for (const double v : y.span()) at_zero += v == 0.0, at_six += v == 6.0;
+        CHECK(at_zero > 10);
+        if (relu6) CHECK(at_six > 10);
+        const auto dy = test::random_tensor<double>(x.shape(), rng);
+        const auto dx = fused.backward(dy);
+        const auto dx_expected = plain.backward(relu6 ? relu_6.backward(dy) : relu.backward(dy));
+        CHECK(test::max_rel_error(dx, dx_expected) < 1e-12);
+        CHECK(test::max_rel_error(fused.weight.grad, plain.weight.grad) < 1e-12);
+        CHECK(test::max_rel_error(fused.bias.grad, plain.bias.grad) < 1e-12);
+        CHECK(fused.activation() == activation);
+      }
 }
 
 TEST_CASE("Linear: y = x W^T + b with PyTorch's init bounds, gradients by finite differences") {

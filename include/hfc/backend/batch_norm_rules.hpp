@@ -17,7 +17,9 @@ struct ChannelAffine {
   T scale, shift;
   HFC_HOST_DEVICE ChannelAffine(T mean, T invstd, T gamma, T beta)
       : scale(invstd * gamma), shift(beta - mean * scale) {}
-  HFC_HOST_DEVICE T operator()(T x) const { return x * scale + shift; }
+  HFC_HOST_DEVICE T operator()(T x) const { return map(x, scale, shift); }
+  // The map with a channel's scale and shift held elsewhere (spread over a run of values).
+  HFC_HOST_DEVICE static T map(T x, T scale, T shift) { return x * scale + shift; }
 };
 
 // The activation BatchNorm may apply after its affine map: the clamp's range when `on`.

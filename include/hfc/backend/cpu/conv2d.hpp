@@ -10,7 +10,8 @@
 //    (PaddedPlane), a kernel row's taps at a time: at stride 1 a sweep over the whole plane,
 //    at other strides one per output row.
 // 3x3 stride-1 convolutions on maps of 49 outputs or more take Winograd instead of the GEMM path,
-// forward and both gradients (winograd.hpp).
+// forward and both gradients (winograd.hpp); depthwise convolutions with at most 64 outputs a
+// plane take a channels-last path instead of the direct one (depthwise.hpp).
 // Scratch buffers are per-thread and persist across calls.
 #include <algorithm>
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include <omp.h>
 
 #include "hfc/backend/conv2d_dims.hpp"
+#include "hfc/backend/cpu/depthwise.hpp"
 #include "hfc/backend/cpu/elementwise.hpp"
 #include "hfc/backend/cpu/gemm.hpp"
 #include "hfc/backend/cpu/memory.hpp"
@@ -395,8 +397,10 @@ template <class T>
 void conv2d_forward_kernel(cpu, const T* x, const T* w, const T* bias, const Conv2dDims& d, T* y) {
   const std::int64_t plane = d.oh * d.ow;
   const bool direct = detail::use_direct(d);
-  if (!direct && winograd::applies(d)) {
-    winograd::forward(x, w, d, y);
+  const bool depthwise_small = depthwise::applies(d);
+  if (depthwise_small || (!direct && winograd::applies(d))) {
+    if (depthwise_small) depthwise::forward(x, w, d, y);
+    else winograd::forward(x, w, d, y);
     if (bias)
 #pragma omp parallel for schedule(static)
       for (std::int64_t n = 0; n < d.n; ++n) detail::add_bias(bias, d, y + n * d.o * plane);
@@ -418,6 +422,7 @@ void conv2d_forward_kernel(cpu, const T* x, const T* w, const T* bias, const Con
 template <class T>
 void conv2d_backward_kernel(cpu, const T* dy, const T* x, const T* w, const Conv2dDims& d, T* dx,
                             bool accumulate_dx, T* dw, T* db) {
+  if (depthwise::applies(d)) return depthwise::backward(dy, x, w, d, dx, accumulate_dx, dw, db);
   const std::int64_t plane = d.oh * d.ow, wsize = d.o * d.patch();
   const bool direct = detail::use_direct(d);
   const std::int64_t chunk = direct ? 1 : samples_per_gemm(d.oh * d.ow, d.n, omp_get_max_threads());
