@@ -21,12 +21,23 @@ struct AdamStep {
   }
   template <class T>
   HFC_HOST_DEVICE void operator()(T& p, T g, T& m, T& v) const {
+    step_moments(p, g, m, v);
+    step_parameter(p, m, sqrt(double(v)));
+  }
+  // The step in two halves, around sqrt(v): the cpu kernel takes the square roots of a block at
+  // once (update_tensors_kernel in backend/cpu/optim.hpp). Returns the new v.
+  template <class T>
+  HFC_HOST_DEVICE double step_moments(T& p, T g, T& m, T& v) const {
     double grad = g;
     if (decoupled) p = T(p * (1 - lr * weight_decay));
     else grad += weight_decay * p;
     m = T(beta1 * m + (1 - beta1) * grad);
     v = T(beta2 * v + (1 - beta2) * grad * grad);
-    p = T(p - step_size * m / (sqrt(double(v)) / sqrt_bc2 + eps));
+    return double(v);
+  }
+  template <class T>
+  HFC_HOST_DEVICE void step_parameter(T& p, T m, double sqrt_v) const {
+    p = T(p - step_size * m / (sqrt_v / sqrt_bc2 + eps));
   }
 };
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 
+#include "hfc/backend/cpu/lanes.hpp"
 #include "hfc/backend/cpu/memory.hpp"
 #include "hfc/backend/update_rules.hpp"
 
@@ -18,6 +19,33 @@ void update_tensors_kernel(cpu, std::span<const Item> items) {
     const Item local = item;  // the loop's pointers, not re-read through a reference
 #pragma omp parallel for schedule(static) if (local.n > (1 << 16))
     for (std::int64_t j = 0; j < local.n; ++j) local(j);
+  }
+}
+
+// Adam's tensors a block of elements at a time: the moments, the block's square roots (lane_sqrt:
+// std::sqrt does not vectorise without -fno-math-errno, and with a scalar square root and two
+// scalar divisions per element Adam took 15% of a ResNet18 + HFC step at 48 px), then the
+// parameters. The same rule, in the same order, as the per-element form.
+template <class T>
+void update_tensors_kernel(cpu, std::span<const update_rules::AdamTensor<T>> items) {
+  constexpr std::int64_t kBlock = 256;
+  for (const auto& item : items) {
+    const auto local = item;
+    const std::int64_t blocks = (local.n + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (local.n > (1 << 16))
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const std::int64_t j0 = b * kBlock, len = std::min(kBlock, local.n - j0);
+      T* HFC_RESTRICT p = local.p + j0;
+      T* HFC_RESTRICT m = local.m + j0;
+      T* HFC_RESTRICT v = local.v + j0;
+      const T* HFC_RESTRICT g = local.g + j0;
+      alignas(64) double root[kBlock];
+      for (std::int64_t j = 0; j < len; ++j) root[j] = local.rule.step_moments(p[j], g[j], m[j], v[j]);
+      std::int64_t j = 0;
+      for (; j + kLanes <= len; j += kLanes) lane_sqrt(root + j, root + j);
+      for (; j < len; ++j) root[j] = std::sqrt(root[j]);
+      for (j = 0; j < len; ++j) local.rule.step_parameter(p[j], m[j], root[j]);
+    }
   }
 }
 
