@@ -33,10 +33,8 @@ std::array<double, K> lane_sums(std::int64_t count, Terms&& terms) {
     for (int l = 0; l < kLanes; ++l) out[static_cast<std::size_t>(k)] += acc[k][l];
   return out;
 }
-}  // namespace detail
 
-namespace detail {
-// Small planes (MobileNetV2's 2x2 to 8x8 maps at 48 px): per (sample, channel) work of a few values
+// Small planes (MobileNetV2's 6x6 to 2x2 maps at 48 px, 7x7 at 224): per (sample, channel) work of a few values
 // drowned in per-call overhead and scalar tails (a 960 x 2 x 2 BatchNorm-ReLU6 ran at 65 M values/s,
 // one at 32 x 24 x 24 at 960 M). A sample's channels c0..c1 are one contiguous run, so each thread
 // takes a share of the channels and goes through the samples with the per-channel numbers spread
@@ -62,6 +60,17 @@ void for_channel_shares(std::int64_t c, F&& f) {
 template <class V, class F>
 void spread(std::int64_t c0, std::int64_t c1, std::int64_t plane, V* out, F&& value) {
   for (std::int64_t ch = c0; ch < c1; ++ch) std::fill_n(out + (ch - c0) * plane, plane, V(value(ch)));
+}
+
+// The forward's affine map, each channel's scale and shift spread over the run.
+template <class T>
+void spread_affine(std::int64_t c0, std::int64_t c1, std::int64_t plane, const T* mean, const T* invstd,
+                   const T* gamma, const T* beta, T* scale, T* shift) {
+  for (std::int64_t ch = c0; ch < c1; ++ch) {
+    const batch_norm_rules::ChannelAffine<T> affine(mean[ch], invstd[ch], gamma[ch], beta[ch]);
+    std::fill_n(scale + (ch - c0) * plane, plane, affine.scale);
+    std::fill_n(shift + (ch - c0) * plane, plane, affine.shift);
+  }
 }
 
 inline double plane_total(const double* sums, std::int64_t plane) {
@@ -109,8 +118,7 @@ void batch_norm_apply_small(const T* x, std::int64_t n, std::int64_t c, std::int
     const std::int64_t len = (c1 - c0) * plane;
     T* HFC_RESTRICT scale = scratch<T, SmallPlaneCoefficients>(std::size_t(2 * len));
     T* HFC_RESTRICT shift = scale + len;
-    spread(c0, c1, plane, scale, [&](std::int64_t ch) { return Affine(mean[ch], invstd[ch], gamma[ch], beta[ch]).scale; });
-    spread(c0, c1, plane, shift, [&](std::int64_t ch) { return Affine(mean[ch], invstd[ch], gamma[ch], beta[ch]).shift; });
+    spread_affine(c0, c1, plane, mean, invstd, gamma, beta, scale, shift);
     for (std::int64_t b = 0; b < n; ++b) {
       const T* HFC_RESTRICT xb = x + (b * c + c0) * plane;
       T* HFC_RESTRICT yb = y + (b * c + c0) * plane;
@@ -136,8 +144,7 @@ void batch_norm_backward_small(const T* dy, const T* x, std::int64_t n, std::int
     // scale, shift (the forward's map, for the clamp's mask), then the dx pass's four coefficients
     T* HFC_RESTRICT k = scratch<T, SmallPlaneCoefficients>(std::size_t(6 * len));
     T *HFC_RESTRICT scale = k, *HFC_RESTRICT shift = k + len;
-    spread(c0, c1, plane, scale, [&](std::int64_t ch) { return Affine(mean[ch], invstd[ch], gamma[ch], beta[ch]).scale; });
-    spread(c0, c1, plane, shift, [&](std::int64_t ch) { return Affine(mean[ch], invstd[ch], gamma[ch], beta[ch]).shift; });
+    spread_affine(c0, c1, plane, mean, invstd, gamma, beta, scale, shift);
     spread(c0, c1, plane, mu, [&](std::int64_t ch) { return double(mean[ch]); });
     std::fill_n(sum_g, 2 * len, 0.0);
     // g: dy where the clamp passes its gradient
@@ -167,6 +174,7 @@ void batch_norm_backward_small(const T* dy, const T* x, std::int64_t n, std::int
                    sum_dy_xhat = plane_total(sum_gx + at, plane) * is;
       dgamma[ch] += T(sum_dy_xhat);
       dbeta[ch] += T(sum_dy);
+      if (!dx) continue;
       std::fill_n(dx_scale + at, plane, T(gamma[ch] * is));
       std::fill_n(mean_dy + at, plane, batch_stats ? T(sum_dy / count) : T(0));
       std::fill_n(mean_dy_xhat + at, plane, batch_stats ? T(sum_dy_xhat / count) : T(0));
